@@ -1,0 +1,1 @@
+"""formcheck exercise engine: exercise definitions as data, rep counting and feedback."""
