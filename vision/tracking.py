@@ -1,0 +1,169 @@
+"""Stable person ids across frames, crossings and short dropouts.
+
+:class:`PersonTracker` keeps a small set of tracks and, for every frame, matches
+them to the poses found with the Hungarian algorithm
+(:func:`scipy.optimize.linear_sum_assignment`).  The cost of a pairing is the
+mean distance between the track's predicted landmarks (constant-velocity
+prediction) and the pose's landmarks, over landmarks visible in both, divided
+by the person's size; pairings above ``max_cost`` are forbidden.  The pose
+stage's own follower id, when it is the one the track last had, lowers the cost,
+so ids only change hands when the geometry clearly says so.
+
+A new pose becomes a *tentative* track and is reported only once it has been
+seen in ``min_hits`` frames within ``confirm_window_s``: a one-off spurious pose
+never gets an id.  A track unseen for ``max_age_s`` is forgotten, so memory
+stays flat over hours of video.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.optimize import linear_sum_assignment
+
+from vision.frame import Frame
+from vision.landmarks import Landmark
+
+log = logging.getLogger(__name__)
+
+_TORSO = [Landmark.LEFT_SHOULDER, Landmark.RIGHT_SHOULDER, Landmark.LEFT_HIP, Landmark.RIGHT_HIP]
+
+
+@dataclass(frozen=True)
+class TrackerConfig:
+    """Tracking thresholds; times are in seconds so any frame rate works."""
+
+    max_cost: float = 1.0
+    max_age_s: float = 2.0
+    min_hits: int = 3
+    confirm_window_s: float = 0.5
+    min_score: float = 0.4
+    visibility_threshold: float = 0.5
+    same_source_bonus: float = 0.3
+
+
+@dataclass
+class _Track:
+    track_id: int
+    xy: np.ndarray  # (33, 2) last observed
+    velocity: np.ndarray  # (33, 2) px / s
+    size: float
+    last_ms: int
+    first_ms: int
+    hits: int
+    source: int
+    confirmed: bool = False
+
+    def predict(self, t_ms: int) -> np.ndarray:
+        dt = (t_ms - self.last_ms) / 1000.0
+        v = np.nan_to_num(self.velocity)
+        return self.xy + v * min(dt, 0.5)
+
+
+def person_size(xy: np.ndarray, vis: np.ndarray, thr: float) -> float:
+    """A scale for one person in pixels: torso diagonal, else the bbox diagonal."""
+    ok = (vis >= thr) & np.isfinite(xy).all(axis=1)
+    torso = [int(i) for i in _TORSO if ok[i]]
+    if len(torso) >= 3:
+        pts = xy[torso]
+        return float(max(np.linalg.norm(pts.max(0) - pts.min(0)), 1.0))
+    pts = xy[ok] if ok.sum() >= 2 else xy[np.isfinite(xy).all(axis=1)]
+    if len(pts) < 2:
+        return 1.0
+    return float(max(np.linalg.norm(pts.max(0) - pts.min(0)) / 2.0, 1.0))
+
+
+class PersonTracker:
+    """Assign stable ``track_id``s; ``update(frame)`` returns a frame with only confirmed people."""
+
+    def __init__(self, config: TrackerConfig | None = None) -> None:
+        self.config = config or TrackerConfig()
+        self._tracks: list[_Track] = []
+        self._next_id = 0
+        self._last_t_ms: int | None = None
+
+    @property
+    def active_ids(self) -> list[int]:
+        """Ids of confirmed tracks still remembered."""
+        return [t.track_id for t in self._tracks if t.confirmed]
+
+    def reset(self) -> None:
+        """Forget every track (e.g. after a cut the caller detected itself)."""
+        self._tracks.clear()
+        self._last_t_ms = None
+
+    def _cost(self, track: _Track, pred: np.ndarray, xy: np.ndarray, vis: np.ndarray, source: int) -> float:
+        ok = (vis >= self.config.visibility_threshold) & np.isfinite(pred).all(1) & np.isfinite(xy).all(1)
+        if ok.sum() < 3:
+            return np.inf
+        d = np.linalg.norm(pred[ok] - xy[ok], axis=1)
+        cost = float(np.median(d)) / max(track.size, 1.0)
+        if source >= 0 and source == track.source:
+            cost -= self.config.same_source_bonus
+        return cost
+
+    def update(self, frame: Frame) -> Frame:
+        """Match the frame's poses to tracks and return it with stable ids (confirmed tracks only)."""
+        cfg = self.config
+        t = frame.t_ms
+        if self._last_t_ms is not None and t < self._last_t_ms:
+            log.info("time went backwards (%d -> %d ms): resetting tracks", self._last_t_ms, t)
+            self.reset()
+        self._last_t_ms = t
+        self._tracks = [tr for tr in self._tracks if t - tr.last_ms <= cfg.max_age_s * 1000]
+        # Tentative tracks that did not confirm in time are dropped.
+        self._tracks = [
+            tr for tr in self._tracks if tr.confirmed or t - tr.first_ms <= cfg.confirm_window_s * 1000
+        ]
+
+        rows = [i for i in range(frame.num_people) if frame.score[i] >= cfg.min_score]
+        n_t, n_d = len(self._tracks), len(rows)
+        cost = np.full((n_t, n_d), np.inf)
+        for a, tr in enumerate(self._tracks):
+            pred = tr.predict(t)
+            for b, r in enumerate(rows):
+                cost[a, b] = self._cost(tr, pred, frame.xy[r], frame.visibility[r], int(frame.track_id[r]))
+        matches: dict[int, _Track] = {}
+        if n_t and n_d:
+            finite = np.where(np.isfinite(cost), cost, 1e6)
+            ai, bi = linear_sum_assignment(finite)
+            for a, b in zip(ai, bi, strict=True):
+                if cost[a, b] <= cfg.max_cost:
+                    matches[b] = self._tracks[a]
+
+        out_rows: list[int] = []
+        out_ids: list[int] = []
+        for b, r in enumerate(rows):
+            xy = frame.xy[r]
+            vis = frame.visibility[r]
+            size = person_size(xy, vis, cfg.visibility_threshold)
+            tr = matches.get(b)
+            if tr is None:
+                tr = _Track(
+                    track_id=-1, xy=xy.copy(), velocity=np.zeros_like(xy), size=size,
+                    last_ms=t, first_ms=t, hits=1, source=int(frame.track_id[r]),
+                )
+                self._tracks.append(tr)
+            else:
+                dt = max((t - tr.last_ms) / 1000.0, 1e-3)
+                v = (xy - tr.xy) / dt
+                tr.velocity = np.where(np.isfinite(v), 0.5 * tr.velocity + 0.5 * v, tr.velocity)
+                tr.xy = np.where(np.isfinite(xy), xy, tr.xy)
+                tr.size = 0.8 * tr.size + 0.2 * size
+                tr.last_ms = t
+                tr.hits += 1
+                tr.source = int(frame.track_id[r])
+            if not tr.confirmed and tr.hits >= cfg.min_hits:
+                tr.confirmed = True
+                tr.track_id = self._next_id
+                self._next_id += 1
+                log.debug("t=%d ms: confirmed person %d", t, tr.track_id)
+            if tr.confirmed:
+                out_rows.append(r)
+                out_ids.append(tr.track_id)
+        if not out_rows:
+            return frame.select(np.zeros(0, np.int64))
+        selected = frame.select(np.array(out_rows, np.int64))
+        return selected.replace(track_id=np.array(out_ids, np.int64))
