@@ -283,3 +283,14 @@ def test_shared_portrait_sample() -> None:
     assert len(frames) == 50
     assert frames[0].image.shape == (1920, 1080, 3)
 
+
+
+def test_forgotten_source_stops_its_prefetch_thread(tmp_path: Path) -> None:
+    import gc
+
+    video = open_video(make_clip(tmp_path / "c.mp4", n=30), prefetch=2, loop=True)
+    next(video)
+    assert prefetch_threads()
+    del video
+    gc.collect()
+    assert prefetch_threads() == []

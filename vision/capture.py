@@ -22,7 +22,7 @@ import os
 import queue
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -358,6 +358,8 @@ class _Prefetcher:
     def close(self) -> bool:
         """Stop and join the thread; False if it is still running (stuck in the decoder)."""
         self._stop.set()
+        if threading.current_thread() is self._thread:  # garbage-collected from inside the thread
+            return False
         self._thread.join(timeout=10)
         if self._thread.is_alive():
             logger.warning("capture prefetch thread did not stop within 10 s")
@@ -396,13 +398,13 @@ class VideoSource:
             items = iter(self._prefetcher)
         if pace:
             items = _paced(items, clock, sleep, self._count_drop)
-        self._gen: Iterator[Frame] | None = self._frames(items)
+        self._gen: Generator[Frame, None, None] | None = self._frames(items)
 
     def _count_drop(self) -> None:
         self.dropped_frames += 1
 
     @staticmethod
-    def _frames(items: Iterator[_Raw]) -> Iterator[Frame]:
+    def _frames(items: Iterator[_Raw]) -> Generator[Frame, None, None]:
         last = -1
         for raw in items:
             t_ms = max(round(raw.t_s * 1000.0), last + 1)
@@ -435,9 +437,13 @@ class VideoSource:
             self._prefetcher = None
         if self._gen is not None:
             gen, self._gen = self._gen, None
-            gen.close()  # type: ignore[attr-defined]
+            gen.close()
         if stopped:  # never pull the decoder out from under a thread that is still using it
             self._backend.close()
+
+    def __del__(self) -> None:  # a forgotten source must not leave its prefetch thread running
+        if getattr(self, "_gen", None) is not None:
+            self.close()
 
     def __repr__(self) -> str:
         return (f"VideoSource({self.name!r}, {self.width}x{self.height} @ {self.fps:.3g} fps, "
