@@ -35,8 +35,8 @@ _BODY = {
     L.NOSE: (0.0, -0.60, -0.10),
     L.LEFT_EAR: (0.08, -0.58, 0.0),
     L.RIGHT_EAR: (-0.08, -0.58, 0.0),
-    L.LEFT_SHOULDER: (0.20, -0.50, 0.0),
-    L.RIGHT_SHOULDER: (-0.20, -0.50, 0.0),
+    L.LEFT_SHOULDER: (0.1625, -0.50, 0.0),  # shoulder width 0.65 torso lengths, as measured
+    L.RIGHT_SHOULDER: (-0.1625, -0.50, 0.0),  # on real front views
     L.LEFT_ELBOW: (0.22, -0.22, 0.0),
     L.RIGHT_ELBOW: (-0.22, -0.22, 0.0),
     L.LEFT_WRIST: (0.22, 0.02, 0.0),
@@ -272,9 +272,9 @@ def test_midpoint_torso_leg_and_normalised_distance():
     assert g.torso_length(xy) == pytest.approx(50.0)
     assert g.leg_length(xy, "left") == pytest.approx(90.0)
     assert g.leg_length(xy, "right") == pytest.approx(90.0)
-    # shoulder width 40 px / torso 50 px
-    assert g.normalised_distance(xy, L.LEFT_SHOULDER, L.RIGHT_SHOULDER) == pytest.approx(0.8)
-    assert g.normalised_distance(xy, L.LEFT_SHOULDER, L.RIGHT_SHOULDER, by="leg") == pytest.approx(40 / 90)
+    # shoulder width 32.5 px / torso 50 px
+    assert g.normalised_distance(xy, L.LEFT_SHOULDER, L.RIGHT_SHOULDER) == pytest.approx(0.65)
+    assert g.normalised_distance(xy, L.LEFT_SHOULDER, L.RIGHT_SHOULDER, by="leg") == pytest.approx(32.5 / 90)
     # scale invariance
     assert g.normalised_distance(xy * 3, L.LEFT_ANKLE, L.RIGHT_ANKLE) == pytest.approx(24 / 50)
 
@@ -318,8 +318,8 @@ def test_standard_angles_on_standing_body():
             "left_thigh", "right_thigh", "left_shank", "right_shank"} <= set(a)
     for k in ("left_knee", "right_knee"):
         assert a[k] == pytest.approx(180.0)
-    # the shoulders are wider than the hips: 180 − atan(0.08 / 0.5) − 0 at the hip
-    assert a["left_hip"] == pytest.approx(180 - math.degrees(math.atan(0.08 / 0.5)))
+    # the shoulders are wider than the hips: 180 − atan(0.0425 / 0.5) at the hip
+    assert a["left_hip"] == pytest.approx(180 - math.degrees(math.atan(0.0425 / 0.5)))
     for k in ("trunk", "left_thigh", "right_shank"):
         assert a[k] == pytest.approx(0.0)
     world = g.compute_angles(body_world())
@@ -420,33 +420,62 @@ def test_knee_valgus_per_side_and_mirrored_image():
 # --------------------------------------------------------------------------- view
 @pytest.mark.parametrize(
     ("yaw", "expected"),
-    [(0.0, View.FRONT), (15.0, View.FRONT), (180.0, View.FRONT), (45.0, View.OBLIQUE),
-     (-45.0, View.OBLIQUE), (80.0, View.SIDE), (90.0, View.SIDE), (-90.0, View.SIDE)],
+    [(0.0, View.FRONT), (15.0, View.FRONT), (180.0, View.FRONT), (-165.0, View.FRONT),
+     (35.0, View.OBLIQUE), (-35.0, View.OBLIQUE), (145.0, View.OBLIQUE),
+     (60.0, View.SIDE), (90.0, View.SIDE), (-90.0, View.SIDE), (100.0, View.SIDE)],
 )
-@pytest.mark.parametrize("use_z", [False, True])
-def test_view_of_constructed_skeletons(yaw, expected, use_z):
+@pytest.mark.parametrize("source", ["image", "world"])
+def test_view_of_constructed_skeletons(yaw, expected, source):
     xy, z, vis = body_image(yaw)
-    got = g.view_of(xy, z if use_z else None, vis)
-    assert got is expected
-    assert g.body_yaw(xy, z if use_z else None) == pytest.approx(min(abs(yaw) % 180, 180 - abs(yaw) % 180),
-                                                                   abs=1.0)
+    world = body_world(yaw) if source == "world" else None
+    assert g.view_of(xy, z, vis, world=world) is expected
+    folded = min(abs(yaw) % 180, 180 - abs(yaw) % 180)
+    assert g.body_yaw(xy, world=world) == pytest.approx(folded, abs=1e-6)
+
+
+@pytest.mark.parametrize(
+    ("true_yaw", "image_view", "world_view"),
+    [(24.0, View.FRONT, View.FRONT), (30.0, View.OBLIQUE, View.OBLIQUE), (45.0, View.OBLIQUE, View.SIDE),
+     (52.0, View.SIDE, View.SIDE)],
+)
+def test_view_thresholds_depend_on_the_source(true_yaw, image_view, world_view):
+    """World landmarks under-read yaw on real clips, so their side threshold is lower."""
+    xy, z, vis = body_image(true_yaw)
+    assert g.view_of(xy, z, vis) is image_view
+    assert g.view_of(xy, z, vis, world=body_world(true_yaw)) is world_view
+    assert g.view_of(xy, world=body_world(true_yaw), front_max_deg=30, side_min_deg=60) is (
+        View.FRONT if true_yaw <= 30 else View.OBLIQUE)
+
+
+def test_view_falls_back_to_image_where_world_is_missing():
+    xy, _, _ = body_image(90.0)
+    w = body_world(90.0)
+    w[L.LEFT_SHOULDER] = np.nan
+    assert g.view_of(xy, world=w) is View.SIDE
+    assert g.body_yaw(xy, world=w) == pytest.approx(90.0)
 
 
 def test_view_of_batch_and_majority():
-    frames = [body_image(y) for y in (0, 0, 90, 0, 45)]
-    xy = np.stack([f[0] for f in frames])
-    z = np.stack([f[1] for f in frames])
-    xy[4, L.LEFT_SHOULDER] = np.nan
-    views = g.view_of(xy, z)
+    yaws = (0, 0, 90, 0, 35)
+    xy = np.stack([body_image(y)[0] for y in yaws])
+    world = np.stack([body_world(y) for y in yaws])
+    views = g.view_of(xy)
     assert isinstance(views, np.ndarray) and views.shape == (5,)
-    assert list(views) == [View.FRONT, View.FRONT, View.SIDE, View.FRONT, View.OBLIQUE]  # hip depth
-    xy[4, L.LEFT_HIP] = np.nan
-    views = g.view_of(xy, z)
-    assert views[4] is None
+    assert list(views) == [View.FRONT, View.FRONT, View.SIDE, View.FRONT, View.OBLIQUE]
+    xy[4, L.LEFT_HIP] = np.nan  # the image estimate needs the torso length...
+    assert g.view_of(xy)[4] is None
+    assert g.view_of(xy, world=world)[4] is View.OBLIQUE  # ...the world estimate does not
+    vis = np.ones(xy.shape[:-1])
+    vis[1, L.RIGHT_SHOULDER] = 0.05  # practically absent
+    assert g.view_of(xy, None, vis)[1] is None
+    assert g.view_of(xy, None, vis, world=world)[1] is None
     assert g.majority(views) is View.FRONT
     assert g.majority([None, None]) is None
+    assert g.majority([View.SIDE, View.FRONT]) is View.SIDE  # tie → first seen
     assert g.rolling_majority([View.SIDE, View.FRONT, View.FRONT, None], 2) == [
         View.SIDE, View.SIDE, View.FRONT, View.FRONT]
+    with pytest.raises(GeometryError):
+        g.rolling_majority([View.SIDE], 0)
 
 
 @pytest.mark.parametrize(

@@ -465,36 +465,48 @@ def facing_direction(xy: ArrayLike) -> np.ndarray:
     return np.where(s > 0, 1.0, np.where(s < 0, -1.0, np.nan))
 
 
-def body_yaw(
-    xy: ArrayLike, z: ArrayLike | None = None, *, frontal_ratio: float = 0.8
-) -> np.ndarray:
-    """Estimated yaw of the shoulder line out of the image plane, degrees in [0, 90].
+#: View thresholds ``(front_max_deg, side_min_deg)`` per yaw source, set on real clips
+#: (dev-clips, 23 clips with by-eye view labels, 22 right by clip majority).  MediaPipe
+#: world landmarks under-read yaw (a by-eye 45° oblique reads about 35°), so the world
+#: side threshold is lower.
+VIEW_THRESHOLDS: dict[str, tuple[float, float]] = {"world": (25.0, 42.0), "image": (25.0, 50.0)}
 
-    0 = shoulders parallel to the image (front or back view), 90 = side on.  Mean of two
-    estimates when both exist:
 
-    * 2D: ``arccos(min(1, shoulder_width / (frontal_ratio · torso_length)))`` —
-      ``frontal_ratio`` is the shoulder-width/torso-length ratio of a frontal view.
-    * depth (with ``z``): ``atan2(|Δz|, |Δxy|)`` of the shoulder and hip lines, using
-      MediaPipe's pixel-scaled relative depth.
-    """
-    p = _as_pts(xy, "xy")
-    if p.shape[-1] != 2:
-        raise GeometryError("geometry: body_yaw needs 2D image coordinates (..., 33, 2)")
+def _yaw_image(p: np.ndarray, frontal_ratio: float) -> np.ndarray:
     width = distance(p, L.LEFT_SHOULDER, L.RIGHT_SHOULDER)
     torso = torso_length(p)
     with np.errstate(invalid="ignore", divide="ignore"):
         ratio = width / np.where(torso > _EPS, frontal_ratio * torso, np.nan)
-    yaws = [np.degrees(np.arccos(np.clip(ratio, 0.0, 1.0)))]
-    if z is not None:
-        zz = np.asarray(z, dtype=np.float64)
-        per_line = []
-        for a, b in _PAIRS[:2]:
-            dz = np.abs(zz[..., int(b)] - zz[..., int(a)])
-            dxy = distance(p, a, b)
-            per_line.append(np.where((dz + dxy) > _EPS, np.degrees(np.arctan2(dz, dxy)), np.nan))
-        yaws.append(_nanmean_last(np.stack(per_line, axis=-1)))
-    return _nanmean_last(np.stack(np.broadcast_arrays(*yaws), axis=-1))
+    return np.degrees(np.arccos(np.clip(ratio, 0.0, 1.0)))
+
+
+def _yaw_world(w: np.ndarray) -> np.ndarray:
+    d = w[..., int(L.RIGHT_SHOULDER), :] - w[..., int(L.LEFT_SHOULDER), :]
+    ang = np.degrees(np.arctan2(np.abs(d[..., 2]), np.abs(d[..., 0])))
+    return _nan_if_short(ang, np.hypot(d[..., 0], d[..., 2]))
+
+
+def body_yaw(xy: ArrayLike, *, world: ArrayLike | None = None, frontal_ratio: float = 0.65) -> np.ndarray:
+    """Estimated yaw of the shoulder line out of the image plane, degrees in [0, 90].
+
+    0 = shoulders parallel to the image (front or back view), 90 = side on.
+
+    * With ``world`` (``(..., 33, 3)`` MediaPipe world landmarks): the angle of the
+      shoulder line in the horizontal x–z plane, ``atan2(|Δz|, |Δx|)``.  Most reliable.
+    * Otherwise, and per frame where the world estimate is NaN, from the image:
+      ``arccos(min(1, shoulder_width / (frontal_ratio · torso_length)))`` where
+      ``frontal_ratio`` (0.65, measured on real front views) is the shoulder-width /
+      torso-length ratio facing the camera.  Bending towards the camera shortens the
+      torso, which only makes a front view look more frontal.
+    """
+    p = _as_pts(xy, "xy")
+    if p.shape[-1] != 2:
+        raise GeometryError("geometry: body_yaw needs 2D image coordinates (..., 33, 2)")
+    yaw = _yaw_image(p, frontal_ratio)
+    if world is not None:
+        yw = _yaw_world(_as_pts(world, "world"))
+        yaw = np.where(np.isnan(yw), yaw, yw)
+    return yaw
 
 
 def view_of(
@@ -502,22 +514,35 @@ def view_of(
     z: ArrayLike | None = None,
     visibility: ArrayLike | None = None,
     *,
-    front_max_deg: float = 30.0,
-    side_min_deg: float = 60.0,
+    world: ArrayLike | None = None,
+    front_max_deg: float | None = None,
+    side_min_deg: float | None = None,
 ) -> View | np.ndarray | None:
     """Classify the camera view per frame from :func:`body_yaw`.
 
     ``yaw <= front_max_deg`` → ``FRONT``, ``yaw >= side_min_deg`` → ``SIDE``, else
-    ``OBLIQUE``.  ``visibility`` (optional) masks shoulders/hips below 0.1 (points
-    that are practically absent).  One person → a :class:`View` or ``None`` (no
-    shoulders/hips); batch → object array of the leading shape.  Take :func:`majority`
-    over a window for a stable answer.
+    ``OBLIQUE``; the defaults come from :data:`VIEW_THRESHOLDS` for the source used
+    (pass ``world=frame.world`` when you have it: it is the more reliable source).
+    ``z`` (MediaPipe image depth) is accepted for call compatibility but not used: on
+    real clips it read 40–48° for plain front views.  ``visibility`` (optional) drops
+    points below 0.1 (practically absent).  One person → a :class:`View` or ``None``
+    (no shoulders); batch → object array of the leading shape.  Take :func:`majority`
+    over about a second of frames for a stable answer.
     """
+    del z  # documented as unused
     p = _as_pts(xy, "xy")
+    w = None if world is None else _as_pts(world, "world")
     if visibility is not None:
         p = mask_low_visibility(p, visibility, 0.1)
-    yaw = body_yaw(p, z)
-    code = np.where(yaw <= front_max_deg, 1.0, np.where(yaw >= side_min_deg, -1.0, 0.0))
+        w = None if w is None else mask_low_visibility(w, visibility, 0.1)
+    yaw_img = _yaw_image(p, 0.65)
+    yaw_w = _yaw_world(w) if w is not None else np.full(yaw_img.shape, np.nan)
+    use_w = ~np.isnan(yaw_w)
+    yaw = np.where(use_w, yaw_w, yaw_img)
+    (fw, sw), (fi, si) = VIEW_THRESHOLDS["world"], VIEW_THRESHOLDS["image"]
+    f_max = np.where(use_w, fw, fi) if front_max_deg is None else front_max_deg
+    s_min = np.where(use_w, sw, si) if side_min_deg is None else side_min_deg
+    code = np.where(yaw <= f_max, 1.0, np.where(yaw >= s_min, -1.0, 0.0))
     code = np.where(np.isnan(yaw), np.nan, code)
     if code.ndim == 0:
         return None if np.isnan(code) else {1: View.FRONT, -1: View.SIDE, 0: View.OBLIQUE}[int(code)]
