@@ -505,3 +505,19 @@ def test_facing_side_batch_and_undecidable():
     assert g.facing_side(front, zf, visf) is None  # perfectly symmetric: no answer, no guess
     with pytest.raises(GeometryError):
         g.facing_side(front)
+    with pytest.raises(GeometryError, match="visibility"):
+        g.facing_side(front, None, visf[:20])
+
+
+def test_facing_direction_from_feet_or_head_alone():
+    xy, _, _ = body_image(90.0)  # faces −x
+    feet_only = xy.copy()
+    feet_only[[L.NOSE, L.LEFT_EAR, L.RIGHT_EAR]] = np.nan
+    head_only = xy.copy()
+    head_only[[L.LEFT_HEEL, L.RIGHT_HEEL]] = np.nan
+    assert g.facing_direction(feet_only) == -1.0
+    assert g.facing_direction(head_only) == -1.0
+    nothing = head_only.copy()
+    nothing[L.NOSE] = np.nan
+    assert np.isnan(g.facing_direction(nothing))
+    assert g.facing_direction(np.stack([xy, body_image(-90.0)[0]])).tolist() == [-1.0, 1.0]

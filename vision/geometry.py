@@ -383,6 +383,13 @@ def _nanmean_last(x: np.ndarray) -> np.ndarray:
         return np.where(n > 0, s / np.maximum(n, 1), np.nan)
 
 
+def _per_point(arr: ArrayLike, p: np.ndarray, name: str) -> np.ndarray:
+    a = np.asarray(arr, dtype=np.float64)
+    if a.shape != p.shape[:-1]:
+        raise GeometryError(f"geometry: {name} must have shape {p.shape[:-1]} to match xy, got {a.shape}")
+    return a
+
+
 def _labels(values: np.ndarray, choose: dict[int, object]) -> object:
     """Map a sign array to labels: scalar for 0-d input, object array otherwise."""
     s = np.sign(values)
@@ -409,10 +416,10 @@ def facing_score(
     li = [int(a) for a, _ in _PAIRS]
     ri = [int(b) for _, b in _PAIRS]
     if visibility is not None:
-        v = np.asarray(visibility, dtype=np.float64)
+        v = _per_point(visibility, p, "visibility")
         cues.append(_nanmean_last(v[..., li] - v[..., ri]))
     if z is not None:
-        zz = np.asarray(z, dtype=np.float64)
+        zz = _per_point(z, p, "z")
         torso = torso_length(p)
         with np.errstate(invalid="ignore", divide="ignore"):
             dz = _nanmean_last(zz[..., ri] - zz[..., li]) / np.where(torso > _EPS, torso, np.nan)
@@ -443,14 +450,13 @@ def facing_side(
 def facing_direction(xy: ArrayLike) -> np.ndarray:
     """Image-x direction the person faces in a side view: ``+1`` (→ +x), ``-1`` or NaN.
 
-    Uses geometry only (so it holds for mirrored video too): heel → toe (``FOOT_INDEX``)
-    x-offsets of both feet and ear-midpoint → nose x-offset, each divided by torso length.
-    Meaningless in a front view.  Feed it to :func:`signed_inclination`.
+    Uses geometry only (so it holds for mirrored video too): the mean of the heel → toe
+    (``FOOT_INDEX``) x-offsets of both feet and the ear-midpoint → nose x-offset, in
+    pixels.  Meaningless in a front view.  Feed it to :func:`signed_inclination`.
     """
     p = _as_pts(xy, "xy")
     if p.shape[-1] != 2:
         raise GeometryError("geometry: facing_direction needs 2D image coordinates (..., 33, 2)")
-    torso = torso_length(p)
     feet = np.stack(
         [
             p[..., int(L.LEFT_FOOT_INDEX), 0] - p[..., int(L.LEFT_HEEL), 0],
@@ -459,9 +465,7 @@ def facing_direction(xy: ArrayLike) -> np.ndarray:
         axis=-1,
     )
     head = p[..., int(L.NOSE), 0] - _point(p, EARS)[..., 0]
-    cue = np.stack([_nanmean_last(feet), head], axis=-1)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        s = _nanmean_last(cue) / np.where(torso > _EPS, torso, np.nan)
+    s = _nanmean_last(np.stack([_nanmean_last(feet), head], axis=-1))
     return np.where(s > 0, 1.0, np.where(s < 0, -1.0, np.nan))
 
 
