@@ -1,0 +1,242 @@
+"""Rep counting with hysteresis and dwell times, and hold timing.
+
+:class:`RepCounter` is a small state machine over two phases of a definition's ``[reps]``:
+the *start* phase (e.g. standing) and the *turn* phase (e.g. the bottom of a squat).  The
+two phases do not overlap on the signal, which is the hysteresis.  A rep is
+
+    start pose held (once) → start phase → leave it → turn phase held → start phase held
+
+and is counted on completion.  Leaving the start phase and coming back without reaching
+the turn phase is not a rep; neither is anything that starts before the start pose was
+first held (getting into position, a clip starting mid-rep).  A discontinuity (cut, long
+dropout) drops the rep in progress.  All times are seconds, so any frame rate works.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from exercises.definition import Condition, HoldDef, PhaseDef, RepsDef, StartDef
+
+log = logging.getLogger(__name__)
+
+
+def all_hold(conds: tuple[Condition, ...], vals: Mapping[str, float]) -> bool | None:
+    """True if every condition holds, False if one fails, None if undecidable (NaN) and none fails."""
+    unknown = False
+    for c in conds:
+        r = c.holds(vals.get(c.metric, math.nan))
+        if r is False:
+            return False
+        if r is None:
+            unknown = True
+    return None if unknown else True
+
+
+class _Dwell:
+    """Tracks since when a boolean has been continuously true (unknown frames do not break it)."""
+
+    def __init__(self) -> None:
+        self.since: float | None = None
+
+    def update(self, t: float, state: bool | None) -> None:
+        if state is True and self.since is None:
+            self.since = t
+        elif state is False:
+            self.since = None
+
+    def held(self, t: float, dwell_s: float) -> bool:
+        return self.since is not None and t - self.since >= dwell_s - 1e-9
+
+    def reset(self) -> None:
+        self.since = None
+
+
+@dataclass
+class RepProgress:
+    """The rep in progress (times in seconds)."""
+
+    start_s: float
+    turn_s: float | None = None
+    turn_end_s: float | None = None
+    peak: float = math.nan
+
+
+@dataclass
+class RepResult:
+    """A completed rep as seen by the counter."""
+
+    start_s: float
+    end_s: float
+    turn_s: float
+    turn_end_s: float
+    peak: float
+    rom_reached: bool | None
+
+
+@dataclass
+class RepCounter:
+    """Per-person rep state machine (see module docstring)."""
+
+    reps: RepsDef
+    start: StartDef
+    state: str = "idle"  # idle (no start pose yet) | wait (need start phase) | ready | moving | turned
+    established: bool = False
+    progress: RepProgress | None = None
+    _a: _Dwell = field(default_factory=_Dwell)
+    _b: _Dwell = field(default_factory=_Dwell)
+    _pose: _Dwell = field(default_factory=_Dwell)
+    _last_a_s: float | None = None
+
+    @property
+    def direction(self) -> int:
+        """-1 if the movement takes the signal down from the start phase, +1 if up."""
+        c = next(c for c in self.reps.turn_phase.conditions if c.metric == self.reps.signal)
+        return -1 if c.below is not None else 1
+
+    def _in(self, phase: PhaseDef, vals: Mapping[str, float]) -> bool | None:
+        return all_hold(phase.conditions, vals)
+
+    def interrupt(self) -> None:
+        """A discontinuity: forget the rep in progress and wait for the start phase again."""
+        self.progress = None
+        self._a.reset()
+        self._b.reset()
+        self._pose.reset()
+        self.state = "wait" if self.established else "idle"
+
+    def update(self, t: float, vals: Mapping[str, float]) -> RepResult | None:
+        """Advance by one frame; returns a completed rep, if any."""
+        a = self._in(self.reps.start_phase, vals)
+        b = self._in(self.reps.turn_phase, vals)
+        self._a.update(t, a)
+        self._b.update(t, b)
+        if a is True:
+            self._last_a_s = t
+        sig = vals.get(self.reps.signal, math.nan)
+        if self.progress is not None and math.isfinite(sig):
+            pk = self.progress.peak
+            better = (sig < pk) if self.direction < 0 else (sig > pk)
+            if not math.isfinite(pk) or better:
+                self.progress.peak = sig
+        a_dwell = self.reps.start_phase.dwell_s
+        if self.state == "idle":
+            pose = all_hold(self.start.conditions, vals) if self.start.conditions else True
+            self._pose.update(t, None if a is None else (bool(a) and pose is not False and (pose is True)))
+            if self._pose.held(t, max(self.start.dwell_s, a_dwell)):
+                self.established = True
+                self.state = "ready"
+            return None
+        if self.state == "wait":
+            if self._a.held(t, a_dwell):
+                self.state = "ready"
+            return None
+        if self.state == "ready":
+            if a is False:
+                start = self._last_a_s if self._last_a_s is not None else t
+                self.progress = RepProgress(start_s=start, peak=sig)
+                self.state = "moving"
+            return None
+        prog = self.progress
+        assert prog is not None
+        if t - prog.start_s > self.reps.max_rep_s:
+            log.debug("rep abandoned after %.1f s", t - prog.start_s)
+            self.progress = None
+            self.state = "wait"
+            return None
+        if self.state == "moving":
+            if self._b.held(t, self.reps.turn_phase.dwell_s):
+                prog.turn_s = self._b.since
+                self.state = "turned"
+            elif self._a.held(t, a_dwell):  # came back without reaching the turn: not a rep
+                self.progress = None
+                self.state = "ready"
+            return None
+        # turned
+        if b is True:
+            prog.turn_end_s = t
+        if self._a.held(t, a_dwell):
+            end = self._a.since if self._a.since is not None else t
+            self.progress = None
+            self.state = "ready"
+            if end - prog.start_s < self.reps.min_rep_s:
+                log.debug("rep too short (%.2f s), ignored", end - prog.start_s)
+                return None
+            rom = None
+            if self.reps.rom_target is not None and math.isfinite(prog.peak):
+                rom = (prog.peak <= self.reps.rom_target) if self.direction < 0 else (
+                    prog.peak >= self.reps.rom_target)
+            turn_s = prog.turn_s if prog.turn_s is not None else prog.start_s
+            return RepResult(prog.start_s, end, turn_s, prog.turn_end_s or turn_s, prog.peak, rom)
+        return None
+
+    @property
+    def at_turn(self) -> bool:
+        """Whether the person is at the turn point of a rep right now."""
+        return self.state == "turned" and self._b.since is not None
+
+    @property
+    def in_rep(self) -> bool:
+        """Whether a rep is in progress."""
+        return self.state in ("moving", "turned")
+
+
+@dataclass
+class HoldTimer:
+    """Times a held pose; the clock runs only while the pose holds and no pausing fault is active."""
+
+    hold: HoldDef
+    start: StartDef
+    total_s: float = 0.0
+    in_pose: bool = False
+    paused_by: str | None = None
+    segments: list[list[float]] = field(default_factory=list)  # [start_s, end_s, held_s]
+    _pose: _Dwell = field(default_factory=_Dwell)
+    _last_ok_s: float | None = None
+    _last_t: float | None = None
+
+    def interrupt(self) -> None:
+        """A discontinuity: end the current hold."""
+        self._close()
+        self._pose.reset()
+        self._last_t = None
+
+    def _close(self) -> None:
+        self.in_pose = False
+        self.paused_by = None
+
+    def update(self, t: float, vals: Mapping[str, float], pausing_fault: str | None) -> None:
+        """Advance by one frame. ``pausing_fault`` is the code of an active fault that stops the clock."""
+        conds = self.hold.pose + (self.start.conditions if not self.segments else ())
+        ok = all_hold(conds, vals)
+        self._pose.update(t, ok)
+        dt = 0.0 if self._last_t is None else max(0.0, t - self._last_t)
+        self._last_t = t
+        if ok is True:
+            self._last_ok_s = t
+        if not self.in_pose:
+            if self._pose.held(t, self.hold.dwell_s) and self._pose.since is not None:
+                self.in_pose = True
+                self.segments.append([self._pose.since, t, 0.0])
+                if pausing_fault is None:  # credit the dwell that confirmed the pose
+                    self._add(t - self._pose.since)
+            return
+        if ok is False and (self._last_ok_s is None or t - self._last_ok_s > self.hold.grace_s):
+            self._close()
+            return
+        self.paused_by = pausing_fault
+        if pausing_fault is None and ok is not False:
+            self._add(dt)
+        self.segments[-1][1] = t
+
+    def credit(self, dt: float) -> None:
+        """Add held time to the clock (e.g. the last frame's duration at the end of a video)."""
+        if self.segments:
+            self._add(dt)
+
+    def _add(self, dt: float) -> None:
+        self.total_s += dt
+        self.segments[-1][2] += dt

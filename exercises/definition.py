@@ -1,0 +1,526 @@
+"""Exercise definitions as data: TOML files in ``exercises/definitions/``, strictly validated.
+
+A definition declares
+
+* ``[metrics.<name>]`` — what to measure (joint angles, inclinations, normalised heights
+  and distances, ratios, rotations, valgus, rates), see :data:`METRIC_TYPES`;
+* ``view`` and ``required_landmarks`` — the camera view it needs and what must be visible;
+* ``[reps]`` with two hysteresis phases and dwell times (``kind = "reps"``) or ``[hold]``
+  with a pose and a target (``kind = "hold"``);
+* ``[start]`` — a start pose that must be held before counting/timing begins;
+* ``[[rules]]`` — form rules: metric, comparison, threshold, phase, minimum duration,
+  severity, message key, and optionally the view they need.
+
+Any unknown key, unknown landmark/metric/phase name or bad threshold raises
+:class:`DefinitionError` naming the file and the key.
+"""
+
+from __future__ import annotations
+
+import logging
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from vision.landmarks import Landmark
+
+log = logging.getLogger(__name__)
+
+DEFINITIONS_DIR = Path(__file__).with_name("definitions")
+
+#: Virtual points usable wherever a landmark name is expected (midpoints of a pair).
+VIRTUAL_POINTS: dict[str, tuple[Landmark, Landmark]] = {
+    f"mid_{n}": (Landmark[f"LEFT_{n.upper()}"], Landmark[f"RIGHT_{n.upper()}"])
+    for n in ("shoulder", "elbow", "wrist", "hip", "knee", "ankle", "heel", "foot_index", "ear", "eye")
+}
+
+#: metric type -> number of points it takes (None: takes ``of`` instead of ``points``).
+METRIC_TYPES: dict[str, int | None] = {
+    "angle": 3,  # joint angle at the middle point, degrees (180 = straight); flexion=true gives 180-angle
+    "inclination": 2,  # segment a->b to the vertical, degrees (0 = b above a, 90 = level)
+    "height": 2,  # vertical height of point a above point b, divided by a body scale
+    "distance": 2,  # distance a-b (axis: any | horizontal | vertical), divided by a body scale
+    "forward": 2,  # signed horizontal offset of a ahead of b along the feet (heel->toe), / scale
+    "line_offset": 3,  # signed offset of b from line a-c, + = above (against gravity), / |a-c|
+    "rotation": 4,  # |twist| of line a->b against c->d in the horizontal plane, degrees
+    "valgus": 0,  # frontal-plane knee valgus (FPPA), degrees, + = knees caving in
+    "combine": None,  # op over other metrics: mean | max | min | sum | diff
+    "ratio": None,  # of[0] / of[1]
+    "rate": None,  # causal time derivative of of[0] (order 1 or 2), per second
+}
+SCALES = ("leg", "torso", "arm", "none")
+SIDES = ("mean", "min", "max", "left", "right", "near", "none")
+SPACES = ("auto", "world", "image")
+SEVERITIES = ("info", "warning", "error")
+VIEWS = ("side", "front", "either")
+RULE_VIEWS = ("side", "front", "any")
+KINDS = ("reps", "hold")
+
+
+class DefinitionError(ValueError):
+    """An exercise definition (or profile) file is invalid; the message names file and key."""
+
+
+@dataclass(frozen=True)
+class MetricDef:
+    """One measured quantity (see :data:`METRIC_TYPES`)."""
+
+    name: str
+    type: str
+    points: tuple[str, ...] = ()
+    of: tuple[str, ...] = ()
+    sides: str = "mean"
+    space: str = "auto"
+    scale: str = "leg"
+    axis: str = "any"
+    flexion: bool = False
+    op: str = "mean"
+    order: int = 1
+    absolute: bool = False
+    window_s: float = 0.15
+    min_denominator: float = 1e-6
+
+
+@dataclass(frozen=True)
+class Condition:
+    """``metric`` above and/or below a threshold (both given: inside the band)."""
+
+    metric: str
+    above: float | None = None
+    below: float | None = None
+
+    def holds(self, value: float) -> bool | None:
+        """True/False, or None when the value is unknown (NaN)."""
+        if value != value:  # NaN
+            return None
+        if self.above is not None and not value > self.above:
+            return False
+        return not (self.below is not None and not value < self.below)
+
+
+@dataclass(frozen=True)
+class PhaseDef:
+    """A rep phase: all conditions hold for at least ``dwell_s`` seconds."""
+
+    name: str
+    conditions: tuple[Condition, ...]
+    dwell_s: float = 0.0
+
+
+@dataclass(frozen=True)
+class RepsDef:
+    """Rep counting: start phase -> turn phase -> start phase counts one rep."""
+
+    signal: str
+    start_phase: PhaseDef
+    turn_phase: PhaseDef
+    rom_target: float | None = None
+    rom_message: str = "fault.too_shallow"
+    min_rep_s: float = 0.4
+    max_rep_s: float = 20.0
+
+
+@dataclass(frozen=True)
+class HoldDef:
+    """Hold timing: the pose must hold; the clock runs only while no pausing fault is active."""
+
+    pose: tuple[Condition, ...]
+    target_s: float = 30.0
+    dwell_s: float = 0.3
+    grace_s: float = 0.5
+
+
+@dataclass(frozen=True)
+class StartDef:
+    """Start pose: extra conditions (besides the start phase) held for ``dwell_s``."""
+
+    conditions: tuple[Condition, ...] = ()
+    dwell_s: float = 0.2
+
+
+@dataclass(frozen=True)
+class RuleDef:
+    """A form rule; a fault is ``metric`` beyond ``threshold`` (``above`` or ``below``)."""
+
+    code: str
+    metric: str
+    compare: str  # "above" | "below"
+    threshold: float
+    severity: str = "warning"
+    message: str = ""
+    phase: str = "rep"  # rep | down | up | <phase name> | hold
+    min_duration_s: float = 0.2
+    view: str = "any"
+    agg: str | None = None  # None: continuous; max|min|mean: evaluated once at rep end
+    when: tuple[Condition, ...] = ()
+    pause_hold: bool = True
+    enabled: bool = True
+
+    def violated(self, value: float) -> bool | None:
+        """Whether ``value`` is a fault (None when unknown)."""
+        if value != value:
+            return None
+        return value > self.threshold if self.compare == "above" else value < self.threshold
+
+
+@dataclass(frozen=True)
+class SetupDef:
+    """Setup guidance limits: person height as a fraction of the frame height."""
+
+    min_body_height: float = 0.3
+    max_body_height: float = 0.98
+    min_visibility: float = 0.5
+
+
+@dataclass(frozen=True)
+class ExerciseDef:
+    """A validated exercise definition."""
+
+    id: str
+    kind: str
+    view: str
+    required_landmarks: tuple[str, ...]
+    metrics: dict[str, MetricDef]
+    start: StartDef
+    rules: tuple[RuleDef, ...]
+    reps: RepsDef | None = None
+    hold: HoldDef | None = None
+    setup: SetupDef = field(default_factory=SetupDef)
+    praise: str = "praise.clean_rep"
+    source: str = ""
+
+    @property
+    def phase_names(self) -> tuple[str, ...]:
+        """Names usable as a rule ``phase``."""
+        if self.reps:
+            return ("rep", "down", "up", self.reps.start_phase.name, self.reps.turn_phase.name)
+        return ("hold",)
+
+    @property
+    def fault_codes(self) -> tuple[str, ...]:
+        """Fault codes this exercise can report (rules plus ``too_shallow`` with a ROM target)."""
+        codes = [r.code for r in self.rules]
+        if self.reps and self.reps.rom_target is not None and "too_shallow" not in codes:
+            codes.append("too_shallow")
+        return tuple(dict.fromkeys(codes))
+
+
+# ----------------------------------------------------------------------------- validation helpers
+class _Ctx:
+    """Error context: file name + dotted key path."""
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+
+    def fail(self, key: str, problem: str) -> DefinitionError:
+        return DefinitionError(f"{self.source}: key {key!r}: {problem}")
+
+    def table(self, data: Any, key: str) -> dict[str, Any]:
+        if not isinstance(data, dict):
+            raise self.fail(key, f"must be a table, got {type(data).__name__}")
+        return data
+
+    def keys(self, data: dict[str, Any], key: str, allowed: set[str], required: set[str] = frozenset()) -> None:
+        for k in data:
+            if k not in allowed:
+                raise self.fail(f"{key}.{k}" if key else k, f"unknown key (allowed: {', '.join(sorted(allowed))})")
+        for k in required:
+            if k not in data:
+                raise self.fail(f"{key}.{k}" if key else k, "missing required key")
+
+    def num(self, data: dict[str, Any], key: str, path: str, default: float | None = None,
+            lo: float | None = None, hi: float | None = None) -> float | None:
+        if key not in data:
+            return default
+        v = data[key]
+        if isinstance(v, bool) or not isinstance(v, int | float) or v != v:
+            raise self.fail(f"{path}.{key}", f"must be a number, got {v!r}")
+        if (lo is not None and v < lo) or (hi is not None and v > hi):
+            raise self.fail(f"{path}.{key}", f"{v} is outside [{lo}, {hi}]")
+        return float(v)
+
+    def choice(self, data: dict[str, Any], key: str, path: str, options: tuple[str, ...], default: str) -> str:
+        v = data.get(key, default)
+        if v not in options:
+            raise self.fail(f"{path}.{key}", f"{v!r} is not one of {', '.join(options)}")
+        return str(v)
+
+    def strings(self, data: dict[str, Any], key: str, path: str) -> tuple[str, ...]:
+        v = data.get(key, [])
+        if not isinstance(v, list) or not all(isinstance(s, str) for s in v):
+            raise self.fail(f"{path}.{key}", "must be a list of strings")
+        return tuple(v)
+
+
+def is_point_name(name: str) -> bool:
+    """A landmark name (case-insensitive) or a virtual midpoint such as ``mid_hip``."""
+    if name.lower() in VIRTUAL_POINTS:
+        return True
+    try:
+        Landmark.parse(name)
+    except ValueError:
+        return False
+    return True
+
+
+def _conditions(ctx: _Ctx, raw: Any, path: str, metrics: dict[str, MetricDef]) -> tuple[Condition, ...]:
+    if not isinstance(raw, list):
+        raise ctx.fail(path, "must be a list of {metric, above/below} tables")
+    out = []
+    for i, c in enumerate(raw):
+        p = f"{path}[{i}]"
+        c = ctx.table(c, p)
+        ctx.keys(c, p, {"metric", "above", "below"}, {"metric"})
+        if c["metric"] not in metrics:
+            raise ctx.fail(f"{p}.metric", f"unknown metric {c['metric']!r}")
+        above, below = ctx.num(c, "above", p), ctx.num(c, "below", p)
+        if above is None and below is None:
+            raise ctx.fail(p, "needs 'above' and/or 'below'")
+        if above is not None and below is not None and not above < below:
+            raise ctx.fail(p, f"empty band: above={above} is not below below={below}")
+        out.append(Condition(c["metric"], above, below))
+    return tuple(out)
+
+
+def _metric(ctx: _Ctx, name: str, raw: Any) -> MetricDef:
+    path = f"metrics.{name}"
+    raw = ctx.table(raw, path)
+    allowed = {"type", "points", "of", "sides", "space", "scale", "axis", "flexion", "op", "order",
+               "absolute", "window_s", "min_denominator"}
+    ctx.keys(raw, path, allowed, {"type"})
+    mtype = ctx.choice(raw, "type", path, tuple(METRIC_TYPES), "angle")
+    npts = METRIC_TYPES[mtype]
+    points = ctx.strings(raw, "points", path)
+    of = ctx.strings(raw, "of", path)
+    if npts is None:
+        if points:
+            raise ctx.fail(f"{path}.points", f"a {mtype} metric takes 'of', not 'points'")
+        want = {"ratio": 2, "rate": 1}.get(mtype)
+        if (want and len(of) != want) or (not want and len(of) < 2 if mtype != "combine" else len(of) < 1):
+            raise ctx.fail(f"{path}.of", f"wrong number of metrics for {mtype}: {len(of)}")
+    else:
+        if len(points) != npts:
+            raise ctx.fail(f"{path}.points", f"a {mtype} metric needs {npts} points, got {len(points)}")
+        for i, p in enumerate(points):
+            if not is_point_name(p):
+                raise ctx.fail(f"{path}.points[{i}]", f"unknown landmark name {p!r}")
+    flexion = raw.get("flexion", False)
+    absolute = raw.get("absolute", False)
+    for k, v in (("flexion", flexion), ("absolute", absolute)):
+        if not isinstance(v, bool):
+            raise ctx.fail(f"{path}.{k}", "must be true or false")
+    order = raw.get("order", 1)
+    if order not in (1, 2):
+        raise ctx.fail(f"{path}.order", "must be 1 or 2")
+    return MetricDef(
+        name=name, type=mtype, points=tuple(p.lower() for p in points), of=of,
+        sides=ctx.choice(raw, "sides", path, SIDES, "mean"),
+        space=ctx.choice(raw, "space", path, SPACES, "auto"),
+        scale=ctx.choice(raw, "scale", path, SCALES, "leg"),
+        axis=ctx.choice(raw, "axis", path, ("any", "horizontal", "vertical"), "any"),
+        flexion=flexion, op=ctx.choice(raw, "op", path, ("mean", "max", "min", "sum", "diff"), "mean"),
+        order=int(order), absolute=absolute,
+        window_s=ctx.num(raw, "window_s", path, 0.15, 0.01, 2.0) or 0.15,
+        min_denominator=ctx.num(raw, "min_denominator", path, 1e-6, 0.0) or 1e-6,
+    )
+
+
+def _check_metric_refs(ctx: _Ctx, metrics: dict[str, MetricDef]) -> None:
+    """Derived metrics must reference known metrics, without cycles."""
+    for m in metrics.values():
+        for i, o in enumerate(m.of):
+            if o not in metrics:
+                raise ctx.fail(f"metrics.{m.name}.of[{i}]", f"unknown metric {o!r}")
+    state: dict[str, int] = {}
+
+    def visit(n: str, trail: tuple[str, ...]) -> None:
+        if state.get(n) == 2:
+            return
+        if state.get(n) == 1:
+            raise ctx.fail(f"metrics.{n}", f"circular reference: {' -> '.join((*trail, n))}")
+        state[n] = 1
+        for o in metrics[n].of:
+            visit(o, (*trail, n))
+        state[n] = 2
+
+    for n in metrics:
+        visit(n, ())
+
+
+def _phase(ctx: _Ctx, name: str, raw: Any, path: str, metrics: dict[str, MetricDef]) -> PhaseDef:
+    raw = ctx.table(raw, path)
+    ctx.keys(raw, path, {"conditions", "dwell_s"}, {"conditions"})
+    conds = _conditions(ctx, raw["conditions"], f"{path}.conditions", metrics)
+    if not conds:
+        raise ctx.fail(f"{path}.conditions", "needs at least one condition")
+    return PhaseDef(name, conds, ctx.num(raw, "dwell_s", path, 0.0, 0.0, 10.0) or 0.0)
+
+
+def _reps(ctx: _Ctx, raw: Any, metrics: dict[str, MetricDef]) -> RepsDef:
+    raw = ctx.table(raw, "reps")
+    ctx.keys(raw, "reps", {"signal", "start_phase", "turn_phase", "phases", "rom_target", "rom_message",
+                           "min_rep_s", "max_rep_s"}, {"signal", "start_phase", "turn_phase", "phases"})
+    signal = raw["signal"]
+    if signal not in metrics:
+        raise ctx.fail("reps.signal", f"unknown metric {signal!r}")
+    phases = ctx.table(raw["phases"], "reps.phases")
+    names = {}
+    for key in ("start_phase", "turn_phase"):
+        n = raw[key]
+        if n not in phases:
+            raise ctx.fail(f"reps.{key}", f"unknown phase {n!r} (phases: {', '.join(phases)})")
+        names[key] = n
+    if names["start_phase"] == names["turn_phase"] or len(phases) != 2:
+        raise ctx.fail("reps.phases", "needs exactly two distinct phases: the start phase and the turn phase")
+    start = _phase(ctx, names["start_phase"], phases[names["start_phase"]], f"reps.phases.{names['start_phase']}",
+                   metrics)
+    turn = _phase(ctx, names["turn_phase"], phases[names["turn_phase"]], f"reps.phases.{names['turn_phase']}",
+                  metrics)
+    s_c = [c for c in start.conditions if c.metric == signal]
+    t_c = [c for c in turn.conditions if c.metric == signal]
+    if not s_c or not t_c:
+        raise ctx.fail("reps.phases", f"both phases need a condition on the signal {signal!r}")
+    # Hysteresis: the two phases must not overlap on the signal.
+    s_lo, s_hi = s_c[0].above, s_c[0].below
+    t_lo, t_hi = t_c[0].above, t_c[0].below
+    down = s_lo is not None and t_hi is not None
+    up = s_hi is not None and t_lo is not None
+    if not (down or up):
+        raise ctx.fail("reps.phases", "start and turn phase must bound the signal from opposite sides")
+    if down and not t_hi < s_lo:  # type: ignore[operator]
+        raise ctx.fail(f"reps.phases.{turn.name}", f"no hysteresis: below={t_hi} must be < start above={s_lo}")
+    if up and not s_hi < t_lo:  # type: ignore[operator]
+        raise ctx.fail(f"reps.phases.{turn.name}", f"no hysteresis: above={t_lo} must be > start below={s_hi}")
+    min_rep = ctx.num(raw, "min_rep_s", "reps", 0.4, 0.0, 60.0) or 0.0
+    max_rep = ctx.num(raw, "max_rep_s", "reps", 20.0, 0.5, 600.0) or 20.0
+    if not min_rep < max_rep:
+        raise ctx.fail("reps.max_rep_s", "must be greater than min_rep_s")
+    rom_message = raw.get("rom_message", "fault.too_shallow")
+    from exercises.messages import known_key
+
+    if not known_key(rom_message):
+        raise ctx.fail("reps.rom_message", f"unknown message key {rom_message!r}")
+    return RepsDef(signal, start, turn, ctx.num(raw, "rom_target", "reps"), rom_message, min_rep, max_rep)
+
+
+def _rules(ctx: _Ctx, raw: Any, ex_phases: tuple[str, ...], metrics: dict[str, MetricDef]) -> tuple[RuleDef, ...]:
+    if not isinstance(raw, list):
+        raise ctx.fail("rules", "must be an array of tables ([[rules]])")
+    out = []
+    for i, r in enumerate(raw):
+        p = f"rules[{i}]"
+        r = ctx.table(r, p)
+        ctx.keys(r, p, {"code", "metric", "above", "below", "severity", "message", "phase", "min_duration_s",
+                        "view", "agg", "when", "pause_hold", "enabled"}, {"code", "metric", "message"})
+        if r["metric"] not in metrics:
+            raise ctx.fail(f"{p}.metric", f"unknown metric {r['metric']!r}")
+        if ("above" in r) == ("below" in r):
+            raise ctx.fail(p, "needs exactly one of 'above' or 'below' (the fault threshold)")
+        compare = "above" if "above" in r else "below"
+        phase = r.get("phase", "rep")
+        if phase not in ex_phases:
+            raise ctx.fail(f"{p}.phase", f"unknown phase {phase!r} (allowed: {', '.join(ex_phases)})")
+        agg = r.get("agg")
+        if agg is not None and agg not in ("max", "min", "mean"):
+            raise ctx.fail(f"{p}.agg", f"{agg!r} is not one of max, min, mean")
+        for k in ("pause_hold", "enabled"):
+            if not isinstance(r.get(k, True), bool):
+                raise ctx.fail(f"{p}.{k}", "must be true or false")
+        if not isinstance(r["code"], str) or not r["code"].isidentifier():
+            raise ctx.fail(f"{p}.code", "must be an identifier such as 'knee_valgus'")
+        out.append(RuleDef(
+            code=r["code"], metric=r["metric"], compare=compare, threshold=ctx.num(r, compare, p) or 0.0,
+            severity=ctx.choice(r, "severity", p, SEVERITIES, "warning"), message=str(r["message"]),
+            phase=phase, min_duration_s=ctx.num(r, "min_duration_s", p, 0.2, 0.0, 30.0) or 0.0,
+            view=ctx.choice(r, "view", p, RULE_VIEWS, "any"), agg=agg,
+            when=_conditions(ctx, r.get("when", []), f"{p}.when", metrics),
+            pause_hold=r.get("pause_hold", True), enabled=r.get("enabled", True),
+        ))
+    return tuple(out)
+
+
+def parse_exercise(data: dict[str, Any], source: str) -> ExerciseDef:
+    """Validate a parsed TOML document; ``source`` names the file in errors."""
+    ctx = _Ctx(source)
+    ctx.keys(data, "", {"id", "kind", "view", "required_landmarks", "metrics", "start", "reps", "hold", "rules",
+                        "setup", "praise", "description"}, {"id", "kind", "view", "metrics"})
+    ex_id = data["id"]
+    if not isinstance(ex_id, str) or not ex_id.isidentifier():
+        raise ctx.fail("id", "must be an identifier such as 'squat'")
+    kind = ctx.choice(data, "kind", "", KINDS, "reps")
+    view = ctx.choice(data, "view", "", VIEWS, "either")
+    req = ctx.strings(data, "required_landmarks", "")
+    for i, n in enumerate(req):
+        if not is_point_name(n):
+            raise ctx.fail(f"required_landmarks[{i}]", f"unknown landmark name {n!r}")
+    metrics = {n: _metric(ctx, n, m) for n, m in ctx.table(data["metrics"], "metrics").items()}
+    _check_metric_refs(ctx, metrics)
+    reps = hold = None
+    if kind == "reps":
+        if "reps" not in data or "hold" in data:
+            raise ctx.fail("reps", "a 'reps' exercise needs a [reps] table and no [hold]")
+        reps = _reps(ctx, data["reps"], metrics)
+        phases: tuple[str, ...] = ("rep", "down", "up", reps.start_phase.name, reps.turn_phase.name)
+    else:
+        if "hold" not in data or "reps" in data:
+            raise ctx.fail("hold", "a 'hold' exercise needs a [hold] table and no [reps]")
+        h = ctx.table(data["hold"], "hold")
+        ctx.keys(h, "hold", {"pose", "target_s", "dwell_s", "grace_s"}, {"pose"})
+        hold = HoldDef(_conditions(ctx, h["pose"], "hold.pose", metrics),
+                       ctx.num(h, "target_s", "hold", 30.0, 1.0, 3600.0) or 30.0,
+                       ctx.num(h, "dwell_s", "hold", 0.3, 0.0, 10.0) or 0.0,
+                       ctx.num(h, "grace_s", "hold", 0.5, 0.0, 10.0) or 0.0)
+        phases = ("hold",)
+    st = ctx.table(data.get("start", {}), "start")
+    ctx.keys(st, "start", {"conditions", "dwell_s"})
+    start = StartDef(_conditions(ctx, st.get("conditions", []), "start.conditions", metrics),
+                     ctx.num(st, "dwell_s", "start", 0.2, 0.0, 10.0) or 0.0)
+    su = ctx.table(data.get("setup", {}), "setup")
+    ctx.keys(su, "setup", {"min_body_height", "max_body_height", "min_visibility"})
+    setup = SetupDef(ctx.num(su, "min_body_height", "setup", 0.3, 0.0, 1.0) or 0.0,
+                     ctx.num(su, "max_body_height", "setup", 0.98, 0.0, 2.0) or 0.98,
+                     ctx.num(su, "min_visibility", "setup", 0.5, 0.0, 1.0) or 0.0)
+    rules = _rules(ctx, data.get("rules", []), phases, metrics)
+    praise = data.get("praise", "praise.clean_rep")
+    from exercises.messages import known_key  # local import: messages imports nothing from here
+
+    for i, r in enumerate(rules):
+        if not known_key(r.message):
+            raise ctx.fail(f"rules[{i}].message", f"unknown message key {r.message!r} (see exercises/messages)")
+    if not known_key(praise):
+        raise ctx.fail("praise", f"unknown message key {praise!r}")
+    return ExerciseDef(ex_id, kind, view, tuple(n.lower() for n in req), metrics, start, rules, reps, hold,
+                       setup, praise, source)
+
+
+def load_exercise(name_or_path: str | Path) -> ExerciseDef:
+    """Load and validate an exercise by id (``"squat"``) or by the path of a TOML file."""
+    p = Path(name_or_path)
+    if p.suffix != ".toml":
+        p = DEFINITIONS_DIR / f"{name_or_path}.toml"
+        if not p.is_file():
+            known = ", ".join(i for i, _, _ in list_exercises())
+            raise DefinitionError(f"unknown exercise {str(name_or_path)!r} (known: {known})")
+    try:
+        data = tomllib.loads(p.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise DefinitionError(f"{p}: file not found") from None
+    except tomllib.TOMLDecodeError as e:
+        raise DefinitionError(f"{p}: not valid TOML: {e}") from None
+    ex = parse_exercise(data, str(p.name if p.parent == DEFINITIONS_DIR else p))
+    if p.parent == DEFINITIONS_DIR and ex.id != p.stem:
+        raise DefinitionError(f"{p.name}: key 'id': {ex.id!r} does not match the file name")
+    return ex
+
+
+def list_exercises() -> list[tuple[str, str, str]]:
+    """``[(id, view, kind), ...]`` for the bundled definitions, sorted by id."""
+    out = []
+    for p in sorted(DEFINITIONS_DIR.glob("*.toml")):
+        try:
+            data = tomllib.loads(p.read_text(encoding="utf-8"))
+        except tomllib.TOMLDecodeError as e:
+            raise DefinitionError(f"{p.name}: not valid TOML: {e}") from None
+        out.append((str(data.get("id", p.stem)), str(data.get("view", "either")), str(data.get("kind", "reps"))))
+    return out

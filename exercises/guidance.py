@@ -1,0 +1,86 @@
+"""Setup guidance: is the view right, is the whole body visible, is the person too far or too close?
+
+All checks are per person and per frame; the engine debounces them (a problem must persist
+before it is spoken).  The camera view is a majority over the last second of
+:func:`vision.geometry.view_of`, so one odd frame does not flip it.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter, deque
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from exercises.definition import ExerciseDef
+from exercises.metrics import resolve_point
+from vision import geometry as g
+
+log = logging.getLogger(__name__)
+
+#: Margin (fraction of the frame) within which a point counts as touching the image edge.
+EDGE_MARGIN = 0.01
+
+
+@dataclass
+class ViewTracker:
+    """Majority vote of the per-frame view over a sliding window."""
+
+    window_s: float = 1.0
+    _hist: deque[tuple[float, str]] = field(default_factory=deque)
+
+    def update(self, t: float, xy: np.ndarray, z: np.ndarray | None, vis: np.ndarray) -> str | None:
+        v = g.view_of(xy, z, vis)
+        if v is not None:
+            self._hist.append((t, str(v)))
+        while self._hist and self._hist[0][0] < t - self.window_s:
+            self._hist.popleft()
+        return self.current
+
+    @property
+    def current(self) -> str | None:
+        if not self._hist:
+            return None
+        return Counter(v for _, v in self._hist).most_common(1)[0][0]
+
+    def reset(self) -> None:
+        self._hist.clear()
+
+
+def required_ids(ex: ExerciseDef) -> list[int]:
+    """Landmark indices that must be visible for this exercise."""
+    out: list[int] = []
+    for n in ex.required_landmarks:
+        p = resolve_point(n)
+        out.extend(int(q) for q in (p if isinstance(p, tuple) else (p,)))
+    return sorted(set(out))
+
+
+def setup_problems(
+    ex: ExerciseDef, xy: np.ndarray, vis: np.ndarray, width: int, height: int, view: str | None
+) -> list[str]:
+    """Setup message keys for one person in one frame, most important first."""
+    out: list[str] = []
+    ids = required_ids(ex)
+    if ids and width > 0 and height > 0:
+        pts = xy[ids]
+        inside = (
+            np.isfinite(pts).all(axis=1)
+            & (pts[:, 0] >= 0) & (pts[:, 0] <= width) & (pts[:, 1] >= 0) & (pts[:, 1] <= height)
+        )
+        seen = inside & (np.nan_to_num(vis[ids]) >= ex.setup.min_visibility)
+        if seen.mean() < 0.8:
+            out.append("setup.full_body")
+    ok = np.isfinite(xy).all(axis=1) & (np.nan_to_num(vis) >= 0.3)
+    if ok.sum() >= 4 and width > 0 and height > 0:
+        p = xy[ok]
+        ext = max((p[:, 1].max() - p[:, 1].min()) / height, (p[:, 0].max() - p[:, 0].min()) / width)
+        touches = (p[:, 1].min() <= EDGE_MARGIN * height) and (p[:, 1].max() >= (1 - EDGE_MARGIN) * height)
+        if ext > ex.setup.max_body_height or touches:
+            out.append("setup.too_close")
+        elif ext < ex.setup.min_body_height:
+            out.append("setup.too_far")
+    if ex.view in ("side", "front") and view is not None and view != ex.view:
+        out.append(f"setup.view_{ex.view}")
+    return out

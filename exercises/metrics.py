@@ -1,0 +1,336 @@
+"""Compute an exercise's declared metrics for one person in one frame.
+
+Metrics are data (:class:`exercises.definition.MetricDef`); this module turns them into
+numbers with :mod:`vision.geometry`.  ``space = "auto"`` prefers MediaPipe world landmarks
+(metres, view-independent up to the model's depth estimate) and falls back to image pixels.
+Body scales (leg, torso, arm length) are remembered per person over the last seconds so a
+momentarily foreshortened segment does not change the normalisation.
+
+Everything is NaN-aware: a metric whose points are missing is NaN, never an exception.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections import deque
+from collections.abc import Mapping
+
+import numpy as np
+
+from exercises.definition import VIRTUAL_POINTS, ExerciseDef, MetricDef
+from vision import geometry as g
+from vision.landmarks import Landmark, mirror
+
+log = logging.getLogger(__name__)
+
+Point = Landmark | tuple[Landmark, Landmark]
+
+#: Visibility below which a landmark is ignored for metrics (MediaPipe extrapolates
+#: out-of-frame points plausibly, so this is deliberately low; setup guidance is stricter).
+METRIC_MIN_VISIBILITY = 0.05
+
+#: A ground point (ankles) this visible is measured; below it, its remembered position is used.
+GROUND_MIN_VISIBILITY = 0.5
+GROUND_MEMORY_S = 10.0
+
+_SCALE_SEGMENTS: dict[str, tuple[tuple[Point, Point], ...]] = {
+    "leg": ((Landmark.LEFT_HIP, Landmark.LEFT_KNEE), (Landmark.LEFT_KNEE, Landmark.LEFT_ANKLE)),
+    "arm": ((Landmark.LEFT_SHOULDER, Landmark.LEFT_ELBOW), (Landmark.LEFT_ELBOW, Landmark.LEFT_WRIST)),
+    "torso": ((g.SHOULDERS, g.HIPS),),
+}
+
+
+def resolve_point(name: str) -> Point:
+    """A landmark (``"left_knee"``) or a virtual midpoint (``"mid_hip"``)."""
+    n = name.lower()
+    if n in VIRTUAL_POINTS:
+        return VIRTUAL_POINTS[n]
+    return Landmark.parse(n)
+
+
+def _mirror_point(p: Point) -> Point:
+    return p if isinstance(p, tuple) else mirror(p)
+
+
+_HEELS = (Landmark.LEFT_HEEL, Landmark.RIGHT_HEEL)
+_FEET = (Landmark.LEFT_FOOT_INDEX, Landmark.RIGHT_FOOT_INDEX)
+
+
+def _pt(pts: np.ndarray, p: Point) -> np.ndarray:
+    if isinstance(p, tuple):
+        return 0.5 * (pts[int(p[0])] + pts[int(p[1])])
+    return pts[int(p)]
+
+
+def _lm_ids(p: Point) -> tuple[int, ...]:
+    return tuple(int(q) for q in p) if isinstance(p, tuple) else (int(p),)
+
+
+def _segments_length(pts: np.ndarray, segs: tuple[tuple[Point, Point], ...]) -> float:
+    return float(sum(g.distance(pts, a, b) for a, b in segs))
+
+
+def raw_scale(pts: np.ndarray, kind: str) -> float:
+    """A body length in the units of ``pts`` (mean of both sides for limbs), NaN if unknown."""
+    segs = _SCALE_SEGMENTS[kind]
+    if kind == "torso":
+        return _segments_length(pts, segs)
+    left = _segments_length(pts, segs)
+    right = _segments_length(pts, tuple((_mirror_point(a), _mirror_point(b)) for a, b in segs))
+    vals = [v for v in (left, right) if math.isfinite(v) and v > 0]
+    return float(np.mean(vals)) if vals else math.nan
+
+
+class ScaleMemory:
+    """Robust per-person body scales over a sliding time window.
+
+    World lengths: median (the model's metric skeleton is stable but noisy).  Image lengths:
+    a high percentile, because projection only ever shortens a segment.
+    """
+
+    def __init__(self, window_s: float = 4.0) -> None:
+        self.window_s = window_s
+        self._hist: dict[tuple[str, str], deque[tuple[float, float]]] = {}
+
+    def reset(self) -> None:
+        """Forget all history (after a cut)."""
+        self._hist.clear()
+
+    def update(self, t_s: float, pts: Mapping[str, np.ndarray]) -> None:
+        """Record this frame's lengths for each space (``"world"``, ``"image"``)."""
+        for space, p in pts.items():
+            for kind in _SCALE_SEGMENTS:
+                v = raw_scale(p, kind)
+                h = self._hist.setdefault((space, kind), deque())
+                if math.isfinite(v) and v > 0:
+                    h.append((t_s, v))
+                while h and h[0][0] < t_s - self.window_s:
+                    h.popleft()
+
+    def get(self, space: str, kind: str) -> float:
+        """The remembered scale, NaN when none was seen recently."""
+        h = self._hist.get((space, kind))
+        if not h:
+            return math.nan
+        vals = np.fromiter((v for _, v in h), float)
+        return float(np.median(vals) if space == "world" else np.percentile(vals, 90))
+
+
+class MetricComputer:
+    """Per-person evaluator of all metrics of one exercise (keeps scale and rate history)."""
+
+    def __init__(self, ex: ExerciseDef) -> None:
+        self.ex = ex
+        self.scales = ScaleMemory()
+        self._order = _topological(ex.metrics)
+        self._rate_hist: dict[str, deque[tuple[float, float]]] = {}
+        self._resolved = {m.name: tuple(resolve_point(p) for p in m.points) for m in ex.metrics.values()}
+        self._ground: dict[str, tuple[float, float]] = {}
+        self._now = 0.0  # metric -> (t, image y of a planted ground point)
+
+    def reset(self) -> None:
+        """Forget history (after a discontinuity)."""
+        self.scales.reset()
+        self._rate_hist.clear()
+        self._ground.clear()
+
+    def reset_rates(self) -> None:
+        """Forget the history of time derivatives only."""
+        self._rate_hist.clear()
+
+    # ------------------------------------------------------------------ per frame
+    def compute(
+        self, t_s: float, xy: np.ndarray, visibility: np.ndarray, world: np.ndarray | None,
+        *, base: Mapping[str, float] | None = None,
+    ) -> dict[str, float]:
+        """All metrics for one person: ``xy (33,2)``, ``visibility (33,)``, ``world (33,3)``.
+
+        ``base`` (offline mode) supplies already-computed and smoothed values for the
+        non-rate metrics; only ``rate`` metrics are then evaluated here.
+        """
+        self._now = t_s
+        if base is None:
+            img = np.array(xy, dtype=np.float64)
+            img[~(np.asarray(visibility) >= METRIC_MIN_VISIBILITY)] = np.nan
+            wld = None
+            if world is not None:
+                wld = np.array(world, dtype=np.float64)
+                wld[~(np.asarray(visibility) >= METRIC_MIN_VISIBILITY)] = np.nan
+                if not np.isfinite(wld).any():
+                    wld = None
+            spaces = {"image": img} | ({"world": wld} if wld is not None else {})
+            self.scales.update(t_s, spaces)
+        out: dict[str, float] = {}
+        for name in self._order:
+            m = self.ex.metrics[name]
+            if base is not None and m.type not in ("combine", "ratio", "rate"):
+                out[name] = float(base.get(name, math.nan))
+                continue
+            if m.type in ("combine", "ratio", "rate"):
+                v = self._derived(m, out, t_s)
+                out[name] = abs(v) if m.absolute and m.type != "rate" else v
+            else:
+                out[name] = self._measure(m, spaces, visibility)
+        return out
+
+    def _derived(self, m: MetricDef, vals: Mapping[str, float], t_s: float) -> float:
+        xs = [vals.get(o, math.nan) for o in m.of]
+        if m.type == "ratio":
+            num, den = xs
+            return num / den if abs(den) >= m.min_denominator and math.isfinite(num) else math.nan
+        if m.type == "rate":
+            return self._rate(m, t_s, xs[0])
+        fin = [x for x in xs if math.isfinite(x)]
+        if m.op == "diff":
+            return xs[0] - xs[1] if len(xs) >= 2 else math.nan
+        if not fin:
+            return math.nan
+        return float({"mean": np.mean, "max": np.max, "min": np.min, "sum": np.sum}[m.op](fin))
+
+    def _rate(self, m: MetricDef, t_s: float, x: float) -> float:
+        """Causal derivative by local linear fits over ``window_s`` (order 2 = slope of slopes)."""
+        h = self._rate_hist.setdefault(m.name, deque())
+        if math.isfinite(x):
+            h.append((t_s, x))
+        while h and h[0][0] < t_s - 2.0 * m.window_s:
+            h.popleft()
+        slope = _slope(h, t_s, m.window_s)
+        if m.order == 2:
+            key = m.name + "#d1"
+            h2 = self._rate_hist.setdefault(key, deque())
+            if math.isfinite(slope):
+                h2.append((t_s, slope))
+            while h2 and h2[0][0] < t_s - 2.0 * m.window_s:
+                h2.popleft()
+            slope = _slope(h2, t_s, m.window_s)
+        return abs(slope) if m.absolute else slope
+
+    def _measure(self, m: MetricDef, spaces: Mapping[str, np.ndarray], visibility: np.ndarray) -> float:
+        pts = self._resolved[m.name]
+        if m.type == "height" and m.space == "auto":
+            return self._height(m, pts, spaces, visibility)
+        if m.type == "valgus":
+            side = m.sides if m.sides in ("left", "right") else "max"
+            return float(g.knee_valgus(spaces["image"], side))  # type: ignore[arg-type]
+        space = m.space
+        if space == "auto":
+            space = "world" if "world" in spaces else "image"
+        if space not in spaces:
+            return math.nan
+        p = spaces[space]
+        variants = [pts]
+        if any(not isinstance(q, tuple) for q in pts) and m.sides not in ("left", "none"):
+            mirrored = tuple(_mirror_point(q) for q in pts)
+            variants = [mirrored] if m.sides == "right" else [pts, mirrored]
+        vals = [self._one(m, p, v, space) for v in variants]
+        if len(vals) == 1:
+            return vals[0]
+        if m.sides == "near":
+            vis = [np.nanmean([visibility[i] for q in v for i in _lm_ids(q)]) for v in variants]
+            order = np.argsort(vis)[::-1]
+            for k in order:
+                if math.isfinite(vals[k]):
+                    return vals[k]
+            return math.nan
+        fin = [v for v in vals if math.isfinite(v)]
+        if not fin:
+            return math.nan
+        return float({"mean": np.mean, "min": np.min, "max": np.max}[m.sides](fin))
+
+    def _height(self, m: MetricDef, pts: tuple[Point, ...], spaces: Mapping[str, np.ndarray],
+                visibility: np.ndarray) -> float:
+        """Height above a ground point that may momentarily vanish (feet out of view or misdetected).
+
+        While the ground point is well visible its height is measured directly (world space when
+        available) and its image position remembered; when it is not, the remembered image
+        position stands in (feet stay planted in these exercises) for up to ``GROUND_MEMORY_S``.
+        """
+        ground_ids = _lm_ids(pts[1])
+        t = self._now
+        if min(float(visibility[i]) for i in ground_ids) >= GROUND_MIN_VISIBILITY:
+            gy = float(_pt(spaces["image"], pts[1])[1])
+            if math.isfinite(gy):
+                self._ground[m.name] = (t, gy)
+            space = "world" if "world" in spaces else "image"
+            return self._one(m, spaces[space], pts, space)
+        mem = self._ground.get(m.name)
+        scale = self.scales.get("image", m.scale)
+        if mem is None or t - mem[0] > GROUND_MEMORY_S or not scale > 0:
+            space = "world" if "world" in spaces else "image"
+            return self._one(m, spaces[space], pts, space)
+        return (mem[1] - float(_pt(spaces["image"], pts[0])[1])) / scale
+
+    def _one(self, m: MetricDef, p: np.ndarray, pts: tuple[Point, ...], space: str) -> float:
+        t = m.type
+        if t == "angle":
+            a = float(g.joint_angle(p, *pts))
+            return 180.0 - a if m.flexion else a
+        if t == "inclination":
+            return float(g.inclination(p, pts[0], pts[1]))
+        if t == "rotation":
+            return abs(float(g.line_rotation(p, (pts[0], pts[1]), (pts[2], pts[3]))))
+        scale = 1.0 if m.scale == "none" else self.scales.get(space, m.scale)
+        if not (scale > 0):
+            return math.nan
+        a = _pt(p, pts[0])
+        b = _pt(p, pts[1])
+        if t == "height":
+            return float(b[1] - a[1]) / scale
+        if t == "distance":
+            d = b - a
+            if m.axis == "vertical":
+                v = abs(d[1])
+            elif m.axis == "horizontal":
+                v = math.hypot(d[0], d[2]) if space == "world" else abs(d[0])
+            else:
+                v = float(np.linalg.norm(d))
+            return float(v) / scale
+        if t == "forward":
+            heel, toe = _pt(p, _HEELS), _pt(p, _FEET)
+            d = toe - heel
+            if space == "world":
+                d = np.array([d[0], 0.0, d[2]])
+            else:
+                d = np.array([d[0], 0.0])
+            n = float(np.linalg.norm(d))
+            if not n > 0:
+                return math.nan
+            return float(np.dot(a - b, d / n)) / scale
+        if t == "line_offset":
+            c = _pt(p, pts[2])
+            d = c - a
+            dd = float(np.dot(d, d))
+            if not dd > 0:
+                return math.nan
+            off = (b - a) - float(np.dot(b - a, d)) / dd * d
+            return float(-math.copysign(np.linalg.norm(off), off[1]) / math.sqrt(dd))
+        raise ValueError(f"metric {m.name!r}: unsupported type {t!r}")
+
+
+def _slope(h: deque[tuple[float, float]], t_s: float, window_s: float) -> float:
+    pts = [(t, x) for t, x in h if t >= t_s - window_s]
+    if len(pts) < 3:
+        return math.nan
+    ts = np.array([t for t, _ in pts])
+    xs = np.array([x for _, x in pts])
+    tc = ts - ts.mean()
+    den = float(np.dot(tc, tc))
+    return float(np.dot(tc, xs - xs.mean()) / den) if den > 0 else math.nan
+
+
+def _topological(metrics: Mapping[str, MetricDef]) -> list[str]:
+    order: list[str] = []
+    seen: set[str] = set()
+
+    def visit(n: str) -> None:
+        if n in seen:
+            return
+        seen.add(n)
+        for o in metrics[n].of:
+            visit(o)
+        order.append(n)
+
+    for n in metrics:
+        visit(n)
+    return order
