@@ -311,6 +311,20 @@ def test_smooth_offline_removes_spike():
     assert np.abs(y_no_rejection - clean).max() > 5.0  # the spike smears without rejection
 
 
+def test_smooth_offline_keeps_a_genuine_fast_movement():
+    """A real quick change (several frames long) is not an outlier and keeps its size."""
+    t = np.arange(0, 3, 1 / 30)
+    x = np.where(t >= 1.5, 150.0, 100.0)
+    y = smooth_offline(t, x, cutoff_hz=6.0)
+    assert np.all(np.isfinite(y))
+    np.testing.assert_allclose(y[:35], 100.0, atol=0.5)
+    np.testing.assert_allclose(y[-35:], 150.0, atol=0.5)
+    i = int(np.searchsorted(t, 1.5))
+    # zero phase: the response is antisymmetric about the edge, which stays between i-1 and i
+    assert y[i - 1] + y[i] == pytest.approx(250.0, abs=1.0)
+    assert y[i - 1] < 125 < y[i]
+
+
 def test_smooth_offline_fills_short_gaps_and_keeps_long_gaps():
     t = np.arange(0, 4, 1 / 30)
     clean = 50 + 10 * sine(t, 0.5)

@@ -189,7 +189,7 @@ def test_bad_shape_raises_named_error():
         ((1, 0), (1, 1), 45.0),
         ((1, 0), (1, 0), 0.0),
         ((1, 0), (-1, 0), 180.0),  # the boundary maps to +180, never −180
-        ((1, 0), (-1, -0.0), 180.0),
+        ((1, 0), (-1, -1e-300), 180.0),  # atan2 gives −180 here
         ((0, 1), (1, 0), -90.0),
         ((2, 2), (-3, 3), 90.0),
     ],
@@ -248,6 +248,7 @@ def test_inclination_3d_world_up_is_minus_y():
         ((0, 0), -1, 45.0),
         ((200, 100), 1, 90.0),  # trunk horizontal, bent fully forward
         ((100, 200), 1, 180.0),
+        ((100, 200), -1, 180.0),  # atan2(−0, −1) = −180 is reported as +180
         ((100, 0), np.nan, np.nan),
     ],
 )

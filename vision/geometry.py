@@ -131,6 +131,10 @@ def signed_angle_2d(u: ArrayLike, v: ArrayLike) -> np.ndarray:
     return _nan_if_short(ang, _norm(uu), _norm(vv))
 
 
+#: Name used in docs/architecture.md.
+signed_angle = signed_angle_2d
+
+
 def _up(dim: int) -> np.ndarray:
     up = np.zeros(dim)
     up[1] = -1.0  # y is down in both image and MediaPipe world coordinates
@@ -600,6 +604,12 @@ def knee_valgus(xy: ArrayLike, side: Literal["left", "right", "max"] = "max") ->
     negative for varus, 0 for a straight leg.  ``side="max"`` returns the larger of the two
     legs (NaN only if both are NaN).  Only meaningful in a :attr:`View.FRONT` view (front
     or back); a flexed knee seen from the side reads as a large angle of either sign.
+
+    Caveat from real front-view squats: at depth the thigh points at the camera and the
+    knees track out over the toes, so the FPPA reads strongly *negative* at the bottom
+    (−50° to −120°), also for the clip labelled "knees cave in" (about −50° vs −75° to
+    −85° for knees-out squats).  Use it at shallow flexion, or relative to the person's
+    own rep-to-rep or standing baseline, rather than against a fixed positive threshold.
     See also :func:`knee_ankle_ratio`.
     """
     p = _as_pts(xy, "xy")
