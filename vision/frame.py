@@ -110,6 +110,8 @@ class Frame:
     def select(self, keep: np.ndarray | list[int]) -> Frame:
         """A copy with only the people at these row indices (or boolean mask)."""
         k = np.asarray(keep)
+        if k.dtype != np.bool_:
+            k = k.astype(np.int64)  # an empty list would otherwise become a float array
         return self.replace(
             xy=self.xy[k], z=self.z[k], visibility=self.visibility[k], world=self.world[k],
             track_id=self.track_id[k], score=self.score[k],

@@ -25,8 +25,12 @@ the context manager.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
+import sys
+import threading
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -63,9 +67,15 @@ class PoseConfig:
     visibility_threshold: float = 0.5
     #: crop side as a multiple of the person's larger bbox side
     crop_scale: float = 1.7
-    #: tile grid is chosen so tiles are at most this many pixels on their short side
-    tile_size: int = 640
+    #: smallest tile side in the finder's tile pyramid (pixels)
+    tile_size: int = 320
     tile_overlap: float = 0.3
+    #: the small-tile level of the pyramid is covered over this many detection passes
+    small_tile_passes: int = 3
+    #: a followed pose may move at most this fraction of the person's size between frames
+    max_jump: float = 0.5
+    #: landmarkers run per follower crop (2 lets a follower ignore a second person in its crop)
+    follower_poses: int = 2
 
 
 @dataclass
@@ -83,6 +93,31 @@ class _Pose:
     def visible_body(self, thr: float) -> int:
         return int((self.vis[list(BODY)] >= thr).sum())
 
+    def distance(self, other: _Pose, thr: float) -> float:
+        """Median distance of the body landmarks visible in both, over this pose's size."""
+        idx = list(BODY)
+        ok = (self.vis[idx] >= thr) & (other.vis[idx] >= thr)
+        if ok.sum() < 4:
+            return 0.0 if _iou(self.box(thr), other.box(thr)) > 0.7 else np.inf
+        d = np.linalg.norm(self.xy[idx][ok] - other.xy[idx][ok], axis=1)
+        b = self.box(thr)
+        return float(np.median(d)) / max(float(b[2] - b[0]), float(b[3] - b[1]), 1.0)
+
+    def same_person(self, other: _Pose, thr: float, tol: float = 0.15) -> bool:
+        """True if both poses put the body's landmarks in the same places.
+
+        Boxes are not enough: a patient standing in front of another overlaps them
+        almost entirely, yet their joints lie in different places.
+        """
+        idx = list(BODY)
+        ok = (self.vis[idx] >= thr) & (other.vis[idx] >= thr)
+        if ok.sum() < 4:
+            return _iou(self.box(thr), other.box(thr)) > 0.7
+        d = np.linalg.norm(self.xy[idx][ok] - other.xy[idx][ok], axis=1)
+        b = self.box(thr)
+        size = max(float(b[2] - b[0]), float(b[3] - b[1]), 1.0)
+        return float(np.median(d)) < tol * size
+
 
 def _iou(a: Box, b: Box) -> float:
     ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
@@ -92,12 +127,13 @@ def _iou(a: Box, b: Box) -> float:
     return float(inter / area) if area > 0 else 0.0
 
 
-def _overlap_small(a: Box, b: Box) -> float:
-    """Intersection over the smaller box's area."""
-    ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
-    iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
-    small = min((a[2] - a[0]) * (a[3] - a[1]), (b[2] - b[0]) * (b[3] - b[1]))
-    return float(ix * iy / small) if small > 0 else 0.0
+def _is_part_of(small: Box, big: Box) -> bool:
+    """A much smaller box lying mostly inside a followed person's box: a partial ghost of them."""
+    ix = max(0.0, min(small[2], big[2]) - max(small[0], big[0]))
+    iy = max(0.0, min(small[3], big[3]) - max(small[1], big[1]))
+    a_small = (small[2] - small[0]) * (small[3] - small[1])
+    a_big = (big[2] - big[0]) * (big[3] - big[1])
+    return bool(a_small > 0 and ix * iy / a_small > 0.8 and a_small < 0.4 * a_big)
 
 
 def _to_pose(result: object, k: int, x0: float, y0: float, side_w: float, side_h: float) -> _Pose:
@@ -124,25 +160,66 @@ def _square_crop(rgb: np.ndarray, box: Box, scale: float) -> tuple[np.ndarray, f
     return crop, float(x0), float(y0), float(s)
 
 
-def _tiles(h: int, w: int, size: int, overlap: float) -> list[tuple[int, int, int, int]]:
-    """Overlapping tiles covering the image; empty if the image is already small."""
-    if min(h, w) <= size * 1.2:
-        short_tiles = 1
-    else:
-        short_tiles = int(np.ceil((min(h, w) / size - overlap) / (1 - overlap)))
-    long_side = max(h, w)
-    tile_side = min(h, w) / (short_tiles - (short_tiles - 1) * overlap) if short_tiles > 1 else min(h, w)
-    long_tiles = max(1, int(np.ceil((long_side / tile_side - overlap) / (1 - overlap))))
-    if short_tiles == 1 and long_tiles <= 1:
-        return []
-    rows, cols = (short_tiles, long_tiles) if h <= w else (long_tiles, short_tiles)
-    th, tw = h / (rows - (rows - 1) * overlap), w / (cols - (cols - 1) * overlap)
-    out = []
-    for r in range(rows):
-        for c in range(cols):
-            y0, x0 = int(r * th * (1 - overlap)), int(c * tw * (1 - overlap))
-            out.append((x0, y0, min(w, round(x0 + tw)), min(h, round(y0 + th))))
+def _grid(h: int, w: int, side: float, overlap: float) -> list[tuple[int, int, int, int]]:
+    """Square-ish tiles of about ``side`` pixels covering the image with ``overlap``."""
+    def starts(length: int) -> list[int]:
+        if length <= side * 1.1:
+            return [0]
+        n = int(np.ceil((length - side) / (side * (1 - overlap)))) + 1
+        return [round(k * (length - side) / (n - 1)) for k in range(n)]
+
+    s = round(side)
+    return [(x, y, min(w, x + s), min(h, y + s)) for y in starts(h) for x in starts(w)]
+
+
+def _tiles(h: int, w: int, min_side: int, overlap: float, part: int = 0, parts: int = 1,
+           ) -> list[tuple[int, int, int, int]]:
+    """A two-level tile pyramid for finding people too small for the whole-frame detector.
+
+    Level 1: squares of the image's short side (a person a third of the frame high is seen
+    at full detector resolution).  Level 2: squares of half the short side, for people in
+    the background, used only while those tiles stay at least ``min_side`` pixels.  Level 2
+    is split into ``parts`` interleaved subsets and only subset ``part`` is returned, so a
+    live view never stalls on the whole pyramid at once.
+    """
+    short, long_ = min(h, w), max(h, w)
+    out: list[tuple[int, int, int, int]] = []
+    if long_ > short * 1.3:
+        out += _grid(h, w, short, overlap)
+    if short / 2 >= min_side:
+        out += _grid(h, w, short / 2, overlap)[part % parts :: parts]
     return out
+
+
+_QUIET_LOCK = threading.Lock()
+
+
+@contextlib.contextmanager
+def _quiet_native_stderr() -> Iterator[None]:
+    """Silence LiteRT's C++ chatter on fd 2 (model load, first inference, close).
+
+    MediaPipe's native code prints INFO/WARNING lines straight to the stderr file
+    descriptor, bypassing Python logging and ``GLOG_minloglevel``.  Set
+    ``FORMCHECK_NATIVE_LOGS=1`` to see them.
+    """
+    if os.environ.get("FORMCHECK_NATIVE_LOGS") == "1":
+        yield
+        return
+    with _QUIET_LOCK:
+        try:
+            sys.stderr.flush()
+            saved = os.dup(2)
+        except (OSError, ValueError):  # no real fd 2 (e.g. some embedded interpreters)
+            yield
+            return
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        try:
+            os.dup2(devnull, 2)
+            yield
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+            os.close(devnull)
 
 
 class _Landmarker:
@@ -158,19 +235,25 @@ class _Landmarker:
             min_pose_presence_confidence=cfg.min_detection_confidence,
             min_tracking_confidence=cfg.min_tracking_confidence,
         )
-        self._lm = mpv.PoseLandmarker.create_from_options(opts)
+        with _quiet_native_stderr():
+            self._lm = mpv.PoseLandmarker.create_from_options(opts)
         self._last_t = -1
+        self._warm = False
 
     def detect(self, rgb: np.ndarray, t_ms: int | None = None) -> object:
         image = mp.Image(image_format=mp.ImageFormat.SRGB, data=np.ascontiguousarray(rgb))
-        if t_ms is None:
-            return self._lm.detect(image)
-        t_ms = max(int(t_ms), self._last_t + 1)
-        self._last_t = t_ms
-        return self._lm.detect_for_video(image, t_ms)
+        quiet = _quiet_native_stderr() if not self._warm else contextlib.nullcontext()
+        self._warm = True
+        with quiet:
+            if t_ms is None:
+                return self._lm.detect(image)
+            t_ms = max(int(t_ms), self._last_t + 1)
+            self._last_t = t_ms
+            return self._lm.detect_for_video(image, t_ms)
 
     def close(self) -> None:
-        self._lm.close()
+        with _quiet_native_stderr():
+            self._lm.close()
 
 
 @dataclass
@@ -204,6 +287,7 @@ class PoseEstimator:
         self._followers: list[_Follower] = []
         self._next_slot = 0
         self._last_detect_ms: int | None = None
+        self._passes = 0
         self._closed = False
 
     # ----------------------------------------------------------------- lifecycle
@@ -263,6 +347,10 @@ class PoseEstimator:
             poses = [_to_pose(res, k, x0, y0, side, side) for k in range(n)]
             min_body = cfg.min_visible_body // 2  # a followed person may be partly occluded
             poses = [p for p in poses if p.visible_body(cfg.visibility_threshold) >= min_body]
+            if poses and f.pose is not None:
+                # The crop may hold someone else too: keep to the person we follow.
+                dist = [f.pose.distance(p, cfg.visibility_threshold) for p in poses]
+                poses = [poses[int(np.argmin(dist))]] if min(dist) < cfg.max_jump else []
             if poses:
                 f.pose = poses[0]
                 f.box = f.pose.box(cfg.visibility_threshold)
@@ -275,9 +363,8 @@ class PoseEstimator:
         keep: list[_Follower] = []
         for f in sorted(self._followers, key=lambda f: (-f.hits, f.slot)):
             stale = t_ms - f.last_seen_ms > cfg.lost_after_s * 1000
-            dup = f.pose is not None and any(
-                k.pose is not None and _iou(f.box, k.box) > 0.5 for k in keep
-            )
+            thr = cfg.visibility_threshold
+            dup = f.pose is not None and any(k.pose is not None and f.pose.same_person(k.pose, thr) for k in keep)
             if stale or dup:
                 log.debug("closing follower %d (%s)", f.slot, "lost" if stale else "duplicate")
                 f.landmarker.close()
@@ -293,13 +380,18 @@ class PoseEstimator:
         self._last_detect_ms = t_ms
         h, w = rgb.shape[:2]
         candidates: list[_Pose] = []
-        for x0, y0, x1, y1 in [(0, 0, w, h), *_tiles(h, w, cfg.tile_size, cfg.tile_overlap)]:
+        # While nobody is followed there is no live view to keep smooth: search everything.
+        parts = cfg.small_tile_passes if self._followers else 1
+        tiles = _tiles(h, w, cfg.tile_size, cfg.tile_overlap, self._passes, parts)
+        self._passes += 1
+        for x0, y0, x1, y1 in [(0, 0, w, h), *tiles]:
             res = self._finder.detect(rgb[y0:y1, x0:x1])
             for k in range(len(res.pose_landmarks)):  # type: ignore[attr-defined]
                 p = _to_pose(res, k, x0, y0, x1 - x0, y1 - y0)
                 if p.visible_body(cfg.visibility_threshold) >= cfg.min_visible_body:
                     candidates.append(p)
-        boxes = [f.box for f in self._followers]
+        followed = [f.pose for f in self._followers if f.pose is not None]
+        lost_boxes = [f.box for f in self._followers if f.pose is None]
         # Largest first, so a whole person beats a partial view of them from a tile.
         def area(p: _Pose) -> float:
             b = p.box(cfg.visibility_threshold)
@@ -308,14 +400,17 @@ class PoseEstimator:
         candidates.sort(key=lambda p: -area(p))
         for p in candidates:
             b = p.box(cfg.visibility_threshold)
-            if any(_overlap_small(b, o) > 0.4 for o in boxes):
+            if any(p.same_person(o, cfg.visibility_threshold) or _is_part_of(b, o.box(cfg.visibility_threshold))
+                   for o in followed):
                 continue
+            if any(_iou(b, o) > 0.5 for o in lost_boxes):
+                continue  # a follower that just lost this person will look here again next frame
             if len(self._followers) >= cfg.max_people:
                 break
-            boxes.append(b)
+            followed.append(p)
             f = _Follower(
                 slot=self._next_slot,
-                landmarker=_Landmarker(self.model_path, "video", 1, cfg),
+                landmarker=_Landmarker(self.model_path, "video", cfg.follower_poses, cfg),
                 box=b,
                 last_seen_ms=t_ms,
                 pose=None,
@@ -325,11 +420,9 @@ class PoseEstimator:
             # Follow at once so the new person appears in this very frame.
             crop, cx0, cy0, side = _square_crop(rgb, b, cfg.crop_scale)
             res = f.landmarker.detect(crop, t_ms)
-            if res.pose_landmarks:  # type: ignore[attr-defined]
-                f.pose = _to_pose(res, 0, cx0, cy0, side, side)
-                f.box = f.pose.box(cfg.visibility_threshold)
-                f.hits = 1
-            else:
-                f.pose = p
-                f.hits = 1
+            found = [_to_pose(res, k, cx0, cy0, side, side) for k in range(len(res.pose_landmarks))]  # type: ignore[attr-defined]
+            found.sort(key=lambda q: p.distance(q, cfg.visibility_threshold))
+            f.pose = found[0] if found and p.distance(found[0], cfg.visibility_threshold) < cfg.max_jump else p
+            f.box = f.pose.box(cfg.visibility_threshold)
+            f.hits = 1
             log.debug("t=%d ms: new person %d at %s", t_ms, f.slot, np.round(b).astype(int).tolist())

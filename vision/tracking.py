@@ -48,7 +48,7 @@ class TrackerConfig:
 class _Track:
     track_id: int
     xy: np.ndarray  # (33, 2) last observed
-    velocity: np.ndarray  # (33, 2) px / s
+    velocity: np.ndarray  # (2,) px / s of the body centre
     size: float
     last_ms: int
     first_ms: int
@@ -58,8 +58,7 @@ class _Track:
 
     def predict(self, t_ms: int) -> np.ndarray:
         dt = (t_ms - self.last_ms) / 1000.0
-        v = np.nan_to_num(self.velocity)
-        return self.xy + v * min(dt, 0.5)
+        return self.xy + self.velocity * min(dt, 0.5)
 
 
 def person_size(xy: np.ndarray, vis: np.ndarray, thr: float) -> float:
@@ -124,7 +123,9 @@ class PersonTracker:
         for a, tr in enumerate(self._tracks):
             pred = tr.predict(t)
             for b, r in enumerate(rows):
-                cost[a, b] = self._cost(tr, pred, frame.xy[r], frame.visibility[r], int(frame.track_id[r]))
+                src = int(frame.track_id[r])
+                cost[a, b] = min(self._cost(tr, pred, frame.xy[r], frame.visibility[r], src),
+                                 self._cost(tr, tr.xy, frame.xy[r], frame.visibility[r], src))
         matches: dict[int, _Track] = {}
         if n_t and n_d:
             finite = np.where(np.isfinite(cost), cost, 1e6)
@@ -142,14 +143,22 @@ class PersonTracker:
             tr = matches.get(b)
             if tr is None:
                 tr = _Track(
-                    track_id=-1, xy=xy.copy(), velocity=np.zeros_like(xy), size=size,
+                    track_id=-1, xy=xy.copy(), velocity=np.zeros(2), size=size,
                     last_ms=t, first_ms=t, hits=1, source=int(frame.track_id[r]),
                 )
                 self._tracks.append(tr)
             else:
                 dt = max((t - tr.last_ms) / 1000.0, 1e-3)
-                v = (xy - tr.xy) / dt
-                tr.velocity = np.where(np.isfinite(v), 0.5 * tr.velocity + 0.5 * v, tr.velocity)
+                shift = np.nanmedian(xy - tr.xy, axis=0)
+                if np.isfinite(shift).all():
+                    # Clamp to a plausible speed (3 body sizes per second): a landmark jump
+                    # must not throw the prediction across the picture.
+                    v = shift / dt
+                    speed = float(np.linalg.norm(v))
+                    limit = 3.0 * tr.size
+                    if speed > limit:
+                        v *= limit / speed
+                    tr.velocity = 0.5 * tr.velocity + 0.5 * v
                 tr.xy = np.where(np.isfinite(xy), xy, tr.xy)
                 tr.size = 0.8 * tr.size + 0.2 * size
                 tr.last_ms = t

@@ -1,0 +1,256 @@
+"""The one pipeline object that the CLI, the Streamlit app and the tests all drive.
+
+    capture → pose (find + follow people) → tracking → One-Euro filter → exercise engine → drawing
+
+:class:`Pipeline` processes one :class:`~vision.frame.Frame` at a time with
+:meth:`Pipeline.step` (live use: webcam, app) and whole videos with
+:meth:`Pipeline.run` (CLI, evaluation).  It holds no UI code and the UI holds
+no domain logic: what a page shows comes from :class:`StepResult`.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from vision.capture import open_video
+from vision.filters import PersonFilterBank
+from vision.frame import Frame
+from vision.geometry import STANDARD_ANGLES, compute_angles
+from vision.pose import PoseConfig, PoseEstimator
+from vision.tracking import PersonTracker
+
+log = logging.getLogger(__name__)
+
+ANGLE_NAMES: tuple[str, ...] = tuple(d.name for d in STANDARD_ANGLES)
+
+
+@dataclass(frozen=True)
+class PipelineConfig:
+    """What to analyse and how."""
+
+    people: int = 4
+    model: str | None = None
+    exercise: str | None = None
+    lang: str = "de"
+    profiles: str | Path | None = None
+    #: analyse at most this many frames per second (None: every frame)
+    target_fps: float | None = None
+    smooth: bool = True
+    draw: bool = True
+
+    def __post_init__(self) -> None:
+        if self.people < 1:
+            raise ValueError(f"--people must be at least 1, got {self.people}")
+        if self.lang not in ("de", "en"):
+            raise ValueError(f"--lang must be 'de' or 'en', got {self.lang!r}")
+        if self.target_fps is not None and self.target_fps <= 0:
+            raise ValueError(f"--target-fps must be positive, got {self.target_fps}")
+
+
+@dataclass(frozen=True)
+class StepResult:
+    """Everything one processed frame produced."""
+
+    frame: Frame  # tracked and (if enabled) smoothed; carries the source image
+    events: tuple[Any, ...] = ()
+    overlays: dict[int, dict[str, Any]] = field(default_factory=dict)
+    image: np.ndarray | None = None  # annotated BGR image, when drawing is on
+
+
+class Recorder:
+    """Per-frame, per-person landmarks and angles, kept compactly for saving."""
+
+    def __init__(self) -> None:
+        self.frame_people: list[int] = []
+        self.frame_t_ms: list[int] = []
+        self._rows: dict[str, list[np.ndarray]] = {k: [] for k in ("frame", "t_ms", "track_id", "xy", "z",
+                                                                     "visibility", "world", "angles")}
+
+    def add(self, frame: Frame) -> None:
+        self.frame_people.append(frame.num_people)
+        self.frame_t_ms.append(frame.t_ms)
+        p = frame.num_people
+        if not p:
+            return
+        angles = compute_angles(frame.xy, visibility=frame.visibility)
+        r = self._rows
+        r["frame"].append(np.full(p, frame.index, np.int64))
+        r["t_ms"].append(np.full(p, frame.t_ms, np.int64))
+        r["track_id"].append(frame.track_id.copy())
+        r["xy"].append(frame.xy.copy())
+        r["z"].append(frame.z.copy())
+        r["visibility"].append(frame.visibility.copy())
+        r["world"].append(frame.world.copy())
+        r["angles"].append(np.stack([angles[n] for n in ANGLE_NAMES], axis=1).astype(np.float32))
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        """Long-format arrays: one row per person per frame."""
+        empty = {"frame": (0,), "t_ms": (0,), "track_id": (0,), "xy": (0, 33, 2), "z": (0, 33),
+                 "visibility": (0, 33), "world": (0, 33, 3), "angles": (0, len(ANGLE_NAMES))}
+        out = {k: (np.concatenate(v) if v else np.zeros(empty[k])) for k, v in self._rows.items()}
+        out["angle_names"] = np.array(ANGLE_NAMES)
+        out["frame_people"] = np.array(self.frame_people, np.int32)
+        out["frame_t_ms"] = np.array(self.frame_t_ms, np.int64)
+        return out
+
+    def tracks(self) -> list[dict[str, Any]]:
+        """Per person: id, first and last time seen and number of frames."""
+        if not self._rows["track_id"]:
+            return []
+        ids = np.concatenate(self._rows["track_id"])
+        t = np.concatenate(self._rows["t_ms"])
+        out = []
+        for tid in np.unique(ids):
+            m = ids == tid
+            out.append({"id": int(tid), "first_s": round(float(t[m].min()) / 1000, 3),
+                        "last_s": round(float(t[m].max()) / 1000, 3), "frames": int(m.sum())})
+        return out
+
+
+@dataclass
+class AnalysisResult:
+    """What :meth:`Pipeline.run` measured; :meth:`summary` is the JSON summary."""
+
+    video: str
+    source_fps: float
+    width: int
+    height: int
+    frames: int
+    wall_s: float
+    recorder: Recorder
+    report: dict[str, Any] | None = None
+    video_out: str | None = None
+
+    @property
+    def detection_rate(self) -> float:
+        people = np.array(self.recorder.frame_people)
+        return float((people > 0).mean()) if people.size else 0.0
+
+    def summary(self) -> dict[str, Any]:
+        people = self.recorder.frame_people
+        return {
+            "video": self.video,
+            "width": self.width,
+            "height": self.height,
+            "source_fps": round(self.source_fps, 3),
+            "frames": self.frames,
+            "duration_s": round(self.recorder.frame_t_ms[-1] / 1000, 3) if people else 0.0,
+            "people": len(self.recorder.tracks()),
+            "tracks": self.recorder.tracks(),
+            "detection_rate": round(self.detection_rate, 4),
+            "max_people_in_frame": int(max(people, default=0)),
+            "per_frame_people": people,
+            "fps_achieved": round(self.frames / self.wall_s, 2) if self.wall_s > 0 else None,
+            "annotated_video": self.video_out,
+        }
+
+
+class Pipeline:
+    """capture → pose → tracking → filter → engine → drawing, one frame at a time.
+
+    Use as a context manager so native resources are freed::
+
+        with Pipeline(PipelineConfig(exercise="squat")) as pipe:
+            result = pipe.run("samples/synth/squat_front.mp4", video_out="out/annotated.mp4")
+    """
+
+    def __init__(self, config: PipelineConfig | None = None) -> None:
+        self.config = config or PipelineConfig()
+        cfg = self.config
+        self.engine = _make_engine(cfg) if cfg.exercise else None
+        self.pose = PoseEstimator(cfg.model, num_poses=cfg.people, config=PoseConfig(max_people=cfg.people))
+        self.tracker = PersonTracker()
+        self.filters = PersonFilterBank() if cfg.smooth else None
+
+    def __enter__(self) -> Pipeline:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Free the pose models."""
+        self.pose.close()
+
+    # ------------------------------------------------------------------ live
+    def step(self, frame: Frame) -> StepResult:
+        """Process one captured frame (with image) and return the result."""
+        tracked = self.tracker.update(self.pose.process(frame))
+        if self.filters is not None:
+            tracked = self.filters.apply(tracked)
+        events: tuple[Any, ...] = ()
+        overlays: dict[int, dict[str, Any]] = {}
+        if self.engine is not None:
+            events = tuple(self.engine.update(tracked) or ())
+            overlays = {int(t): self.engine.overlay(int(t)) for t in tracked.track_id}
+        image = None
+        if self.config.draw:
+            from exercises.overlay import render
+
+            image = render(tracked, overlays)
+        return StepResult(frame=tracked, events=events, overlays=overlays, image=image)
+
+    # --------------------------------------------------------------- offline
+    def run(
+        self,
+        source: str | int | Path,
+        *,
+        video_out: str | Path | None = None,
+        on_step: Callable[[StepResult], None] | None = None,
+        progress: Callable[[int, int | None], None] | None = None,
+    ) -> AnalysisResult:
+        """Analyse a whole video and return what was found.
+
+        ``video_out`` writes the annotated video (``.mp4`` H.264 or ``.webm`` VP9).
+        ``progress(done, total)`` is called after each frame.
+        """
+        from vision.sink import VideoSink
+
+        recorder = Recorder()
+        t0 = time.perf_counter()
+        n = 0
+        with open_video(source, target_fps=self.config.target_fps) as src:
+            fps = src.fps if not self.config.target_fps else min(src.fps, self.config.target_fps)
+            total = src.frame_count
+            if total and self.config.target_fps and self.config.target_fps < src.fps:
+                total = int(np.ceil(total * self.config.target_fps / src.fps))
+            sink = VideoSink(video_out, fps=fps, size=(src.width, src.height)) if video_out else None
+            try:
+                for frame in src:
+                    res = self.step(frame)
+                    recorder.add(res.frame.without_image())
+                    if sink is not None and res.image is not None:
+                        sink.write(res.image)
+                    if on_step is not None:
+                        on_step(res)
+                    n += 1
+                    if progress is not None:
+                        progress(n, total)
+            finally:
+                if sink is not None:
+                    sink.close()
+            end_ms = recorder.frame_t_ms[-1] if recorder.frame_t_ms else 0
+            report = None
+            if self.engine is not None:
+                from exercises.report import build_report
+
+                self.engine.finish(end_ms)
+                report = build_report(self.engine, video=str(source), fps=src.fps, frames=n)
+            return AnalysisResult(
+                video=str(source), source_fps=float(src.fps), width=src.width, height=src.height, frames=n,
+                wall_s=time.perf_counter() - t0, recorder=recorder, report=report,
+                video_out=str(video_out) if video_out else None,
+            )
+
+
+def _make_engine(cfg: PipelineConfig) -> Any:
+    from exercises.engine import ExerciseEngine
+
+    return ExerciseEngine(exercise=cfg.exercise, lang=cfg.lang, profiles=cfg.profiles, live=True)
