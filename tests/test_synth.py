@@ -1,0 +1,281 @@
+"""The synthetic clip generator: kinematics, faults, projection, determinism, CLI."""
+
+from __future__ import annotations
+
+import itertools
+import json
+from dataclasses import replace
+
+import av
+import numpy as np
+import pytest
+
+from synth import exercises
+from synth.body import BodyShape, rot_y
+from synth.camera import Camera
+from synth.faults import APPLICABLE, FAULT_CODES, FaultSpecError, format_faults, parse_faults
+from synth.generate import ClipRenderer, PersonSpec, pose_extras, random_clip, timeline
+from synth.motion import State, Tempo, rep_timeline
+from synth.render import CAPSULE, Parts, intersect
+from synth.truth import load_truth, model_angles
+from vision.landmarks import Landmark as L
+
+TINY = (96, 72)
+SEGMENTS = [("hip", "knee"), ("knee", "ankle"), ("shoulder", "elbow"), ("elbow", "wrist"), ("pelvis", "spine"),
+            ("spine", "neck"), ("neck", "head"), ("ankle", "toe"), ("ankle", "heel")]
+
+
+def _pose(exercise: str, s: float, faults: dict[str, float] | None = None, shape: BodyShape | None = None,
+          **state):
+    st = State(state.pop("t", 0.5), state.pop("phase", "out"), s, 1, 0, state.pop("side", 1), faults or {})
+    return exercises.get(exercise).pose(shape or BodyShape(), st, {})
+
+
+def _angles(exercise: str, s: float, faults: dict[str, float] | None = None) -> dict:
+    pose = _pose(exercise, s, faults)
+    return model_angles(pose.landmarks(), pose_extras(pose))
+
+
+@pytest.mark.parametrize("exercise", exercises.ENGINE_EXERCISES)
+def test_segment_lengths_are_constant_through_the_motion(exercise: str) -> None:
+    shape = BodyShape(height=1.68, build=0.7, sex="m")
+    lengths = []
+    for s in np.linspace(0, 1, 6):
+        for faults in ({}, {c: 1.0 for c in APPLICABLE[exercise]}):
+            p = _pose(exercise, float(s), faults, shape)
+            row = []
+            for a, b in SEGMENTS:
+                names = [(a, b)] if a in ("pelvis", "spine", "neck") else [(f"l_{a}", f"l_{b}"), (f"r_{a}", f"r_{b}")]
+                row += [np.linalg.norm(p[x] - p[y]) for x, y in names]
+            lengths.append(row)
+    spread = np.ptp(np.array(lengths), axis=0)
+    assert spread.max() < 1e-6, f"{exercise}: a segment changed length by {spread.max():.2e} m"
+
+
+@pytest.mark.parametrize("exercise", exercises.ENGINE_EXERCISES)
+def test_nothing_sinks_into_the_floor(exercise: str) -> None:
+    for s in (0.0, 0.5, 1.0):
+        lm = _pose(exercise, s).landmarks()
+        assert lm[:, 1].min() > -0.02, f"{exercise} at s={s}: a landmark is {lm[:, 1].min():.3f} m below the floor"
+
+
+def test_timeline_counts_the_requested_reps_on_return() -> None:
+    states = rep_timeline(4, Tempo(), 30, {})
+    assert states[-1].reps_done == 4
+    assert next(s.rep_index for s in states if s.phase == "out") == 1
+    # the count steps up exactly where a 'back' phase ends
+    for a, b in itertools.pairwise(states):
+        if b.reps_done == a.reps_done + 1:
+            assert a.phase == "back" and b.phase != "back"
+            assert b.s == pytest.approx(0.0, abs=0.02)
+    assert max(s.s for s in states) == pytest.approx(1.0, abs=1e-6)
+
+
+def test_floor_lift_timeline_has_setup_and_finish_that_are_not_reps() -> None:
+    tl = timeline(PersonSpec("floor_lift", reps=2), 25)
+    phases = [s.phase for s in tl]
+    assert phases[0] == "setup" and phases[-1] == "finish"
+    assert all(s.rep_index == 0 for s in tl if s.phase in ("setup", "finish"))
+    assert tl[-1].reps_done == 2
+
+
+def test_faults_are_active_in_their_rep_only() -> None:
+    states = rep_timeline(3, Tempo(), 30, {2: ["knee_valgus"]})
+    for s in states:
+        if s.rep_index == 2:
+            assert s.active() == ["knee_valgus"]
+        elif s.rep_index in (1, 3):
+            assert s.active() == []
+
+
+def test_jerky_rep_is_faster() -> None:
+    normal = [s for s in rep_timeline(2, Tempo(), 60, {}) if s.rep_index == 2]
+    jerky = [s for s in rep_timeline(2, Tempo(), 60, {2: ["jerky"]}) if s.rep_index == 2]
+    assert len(jerky) < 0.5 * len(normal)
+    assert all("jerky" in s.active() for s in jerky)
+
+
+def test_knee_valgus_narrows_the_knees_but_not_the_feet() -> None:
+    normal, valgus = _pose("squat", 1.0), _pose("squat", 1.0, {"knee_valgus": 1.0})
+    gap = lambda p, j: abs(p[f"l_{j}"][0] - p[f"r_{j}"][0])  # noqa: E731
+    assert gap(valgus, "knee") < 0.6 * gap(normal, "knee")
+    assert gap(valgus, "ankle") == pytest.approx(gap(normal, "ankle"), abs=1e-6)
+
+
+def test_stoop_lift_keeps_knees_straighter_with_more_trunk_flexion() -> None:
+    squat_style = _angles("floor_lift", 0.0)
+    stoop = _angles("floor_lift", 0.0, {"stoop_lift": 1.0})
+    assert stoop["left_knee"] > squat_style["left_knee"] + 40  # included angle: 180 = straight
+    assert stoop["trunk"] > squat_style["trunk"] + 25
+
+
+def test_floor_lift_reaches_the_box_on_the_floor_and_stands_up_with_it() -> None:
+    bottom, top = _pose("floor_lift", 0.0), _pose("floor_lift", 1.0)
+    half_h = bottom.props["box"][2][1]
+    assert bottom.props["box"][0][1] == pytest.approx(half_h, abs=0.01)  # resting on the floor
+    assert top.props["box"][0][1] > 0.5
+    assert _angles("floor_lift", 0.0, {"load_far": 1.0})["box_distance"] > _angles("floor_lift", 0.0)[
+        "box_distance"] + 0.1
+
+
+@pytest.mark.parametrize("exercise", ["plank", "push_up"])
+def test_sagging_and_piking_move_the_hips_off_the_shoulder_ankle_line(exercise: str) -> None:
+    s = 0.0
+    neutral = _angles(exercise, s)["hip_line_offset"]
+    assert abs(neutral) < 0.04
+    assert _angles(exercise, s, {"hips_sagging": 1.0})["hip_line_offset"] < -0.05
+    assert _angles(exercise, s, {"hips_piking": 1.0})["hip_line_offset"] > 0.08
+
+
+def test_sagging_hips_are_below_the_line_in_the_world() -> None:
+    p = _pose("plank", 0.0, {"hips_sagging": 1.0})
+    sh, an, hip = (p["l_shoulder"] + p["r_shoulder"]) / 2, (p["l_ankle"] + p["r_ankle"]) / 2, p["pelvis"]
+    k = (hip[2] - sh[2]) / (an[2] - sh[2])
+    assert hip[1] < sh[1] + k * (an[1] - sh[1]) - 0.04
+
+
+@pytest.mark.parametrize(("exercise", "fault", "angle", "direction"), [
+    ("squat", "too_shallow", "left_knee", +1),  # less flexion: larger included angle
+    ("squat", "rounded_back", "spine_flexion", +1),
+    ("hip_hinge", "rounded_back", "spine_flexion", +1),
+    ("push_up", "head_drop", "neck", +1),
+    ("bird_dog", "twisting", "trunk_twist", +1),
+    ("lunge", "twisting", "trunk_twist", +1),
+    ("glute_bridge", "too_shallow", "left_hip", -1),
+])
+def test_faults_change_the_intended_angle(exercise: str, fault: str, angle: str, direction: int) -> None:
+    normal, faulty = _angles(exercise, 1.0)[angle], _angles(exercise, 1.0, {fault: 1.0})[angle]
+    assert direction * (abs(faulty) - abs(normal)) > 8 if angle != "neck" else faulty - normal > 20
+
+
+def test_knee_over_toes_pushes_the_knee_past_the_toes() -> None:
+    for faults, ahead in (({}, False), ({"knee_over_toes": 1.0}, True)):
+        p = _pose("squat", 1.0, faults)
+        beyond = p["l_knee"][2] - p["l_toe"][2]
+        assert (beyond > 0.04) == ahead, beyond
+
+
+def test_fault_specs_parse_and_round_trip() -> None:
+    spec = "rep1:knee_valgus|rep3:too_shallow|rep3:jerky"
+    parsed = parse_faults(spec, "squat", 3)
+    assert parsed == {1: ["knee_valgus"], 3: ["too_shallow", "jerky"]}
+    assert format_faults(parsed) == spec
+    assert parse_faults("hips_sagging", "plank", 0) == {0: ["hips_sagging"]}
+    assert parse_faults("knee_valgus", "squat", 2) == {1: ["knee_valgus"], 2: ["knee_valgus"]}
+    for bad in ("rep4:knee_valgus", "hips_piking", "rep1:bogus"):
+        with pytest.raises(FaultSpecError):
+            parse_faults(bad, "squat", 3)
+    assert set(APPLICABLE) >= set(exercises.ENGINE_EXERCISES)
+    assert {c for v in APPLICABLE.values() for c in v} == set(FAULT_CODES)  # every code can be injected
+
+
+def test_projection_puts_a_known_point_on_the_expected_pixel() -> None:
+    cam = Camera.look_at([0.0, 1.0, 5.0], [0.0, 1.0, 0.0], 640, 480, 60.0)
+    f = 240 / np.tan(np.radians(30))
+    assert cam.fx == pytest.approx(f)
+    np.testing.assert_allclose(cam.project(np.array([0.0, 1.0, 0.0])), [320, 240], atol=1e-9)
+    # 0.5 m to the right (+x is the camera's right here) and 0.25 m up, 5 m away
+    np.testing.assert_allclose(cam.project(np.array([0.5, 1.25, 0.0])), [320 + f * 0.1, 240 - f * 0.05],
+                               atol=1e-9)
+    # the ray through a pixel centre goes back through the point that projects there
+    rays = cam.rays()
+    d = rays[100, 400]
+    uv = cam.project(cam.position + 3.0 * d)
+    np.testing.assert_allclose(uv, [400.5, 100.5], atol=1e-6)
+
+
+def test_ray_hits_a_sphere_and_a_capsule_where_expected() -> None:
+    parts = Parts()
+    parts.ellipsoid(np.zeros(3), np.eye(3), (0.5, 0.5, 0.5), np.ones(3))
+    parts.capsule(np.array([2.0, -1.0, 0.0]), np.array([2.0, 1.0, 0.0]), 0.25, np.ones(3))
+    origin = np.array([0.0, 0.0, 5.0])
+    dirs = np.array([[0.0, 0.0, -1.0], [2 / np.hypot(2, 5), 0.0, -5 / np.hypot(2, 5)]])
+    sphere, cap = parts.rows
+    t, _, n = intersect(CAPSULE, sphere["m"], sphere["length"], origin, sphere["origin"], dirs[:1])
+    assert t[0] == pytest.approx(4.5)
+    np.testing.assert_allclose(n[0], [0, 0, 1], atol=1e-9)
+    t, _, _ = intersect(CAPSULE, cap["m"], cap["length"], origin, cap["origin"], dirs[1:])
+    assert t[0] == pytest.approx(np.hypot(2, 5) - 0.25, abs=0.02)
+
+
+def _tiny_spec(seed: int, exercise: str = "squat"):
+    spec = random_clip(exercise, seed, view="side", fps=25, size=TINY, reps=1)
+    p = replace(spec.people[0], tempo=0.3)
+    return replace(spec, people=(p,), duration_s=0.2)
+
+
+def test_same_seed_gives_identical_truth_and_pixels() -> None:
+    a, b = ClipRenderer(_tiny_spec(11)), ClipRenderer(_tiny_spec(11))
+    for i in (0, 3):
+        (img_a, ta), (img_b, tb) = a.frame(i), b.frame(i)
+        assert np.array_equal(img_a, img_b)
+        assert json.dumps(ta) == json.dumps(tb)
+    assert a.header() == b.header()
+
+
+def test_different_seed_changes_the_appearance() -> None:
+    a, b = _tiny_spec(11), _tiny_spec(12)
+    assert a.people[0].appearance != b.people[0].appearance or a.room != b.room
+    img_a, _ = ClipRenderer(a).frame(0)
+    img_b, _ = ClipRenderer(b).frame(0)
+    assert np.abs(img_a.astype(int) - img_b.astype(int)).mean() > 5
+
+
+def test_truth_joints_project_onto_the_rendered_person() -> None:
+    spec = replace(random_clip("squat", 3, view="front", fps=25, size=(160, 120), reps=1), duration_s=0.0)
+    rend = ClipRenderer(spec)
+    img, entry = rend.frame(0)
+    person = entry["people"][0]
+    xy = np.array(person["joints_2d"])
+    assert np.isfinite(xy).all() and (xy >= 0).all() and (xy[:, 0] < 160).all() and (xy[:, 1] < 120).all()
+    assert person["visible"][L.NOSE] == 1 and person["visible"][L.LEFT_KNEE] == 1
+    # the person's pixels differ from the empty room there
+    bg = (np.clip(rend.background.ambient + rend.background.direct, 0, 1) ** (1 / 2.2) * 255)[:, :, ::-1]
+    u, v = np.rint(xy[L.LEFT_HIP]).astype(int)
+    assert np.abs(img[v, u].astype(float) - bg[v, u]).sum() > 20
+
+
+def test_side_view_hides_the_far_knee() -> None:
+    spec = random_clip("squat", 5, view="side", fps=25, size=(160, 120), reps=1)
+    spec = replace(spec, azimuth=90.0, duration_s=0.0)
+    _, entry = ClipRenderer(spec).frame(0)
+    vis = entry["people"][0]["visible"]
+    assert vis[L.LEFT_KNEE] == 1 and vis[L.RIGHT_KNEE] == 0  # camera on the person's left
+
+
+def test_group_scene_has_everyone_in_the_truth() -> None:
+    spec = random_clip("squat", 8, view="front", fps=25, size=TINY, reps=1, people=2, crossing=True)
+    spec = replace(spec, duration_s=0.08)
+    rend = ClipRenderer(spec)
+    _, entry = rend.frame(1)
+    assert [p["id"] for p in entry["people"]] == [0, 1, 2]
+    assert rend.header()["people"][2]["exercise"] == "walk"
+    pos = [np.array(p["joints_3d"])[L.LEFT_HIP] for p in entry["people"][:2]]
+    assert np.linalg.norm(pos[0] - pos[1]) > 0.8
+
+
+def test_cli_writes_a_decodable_video_and_matching_truth(tmp_path) -> None:
+    from synth.cli import main
+
+    out = tmp_path / "pu.mp4"
+    code = main(["push_up", "--reps", "1", "--tempo", "0.35", "--fps", "25", "--size", "96x72", "--seed", "4",
+                 "--faults", "rep1:head_drop", "--workers", "1", "--out", str(out), "--labels",
+                 str(tmp_path / "labels.csv")])
+    assert code == 0
+    doc = load_truth(out.with_suffix(".json"))
+    with av.open(str(out)) as c:
+        n = sum(1 for _ in c.decode(video=0))
+    assert n == doc["n_frames"] == len(doc["frames"])
+    assert doc["people"][0]["faults_by_rep"] == {"1": ["head_drop"]}
+    assert doc["frames"][-1]["people"][0]["reps_done"] == 1
+    assert any("head_drop" in f["people"][0]["faults_active"] for f in doc["frames"])
+    header, row = (tmp_path / "labels.csv").read_text().splitlines()
+    assert header == "file,exercise,reps,hold_s,people,view,faults"
+    assert row == f"pu.mp4,push_up,1,,1,{doc['view']},rep1:head_drop"
+
+
+def test_heading_rotates_the_person_not_the_shape() -> None:
+    p = _pose("squat", 0.6)
+    q = p.transformed(rot_y(90), np.array([1.0, 0.0, 2.0]))
+    assert np.linalg.norm(q["l_knee"] - q["l_hip"]) == pytest.approx(np.linalg.norm(p["l_knee"] - p["l_hip"]))
+    np.testing.assert_allclose(q["pelvis"], rot_y(90) @ p["pelvis"] + [1.0, 0.0, 2.0])
