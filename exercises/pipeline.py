@@ -11,7 +11,10 @@ no domain logic: what a page shows comes from :class:`StepResult`.
 from __future__ import annotations
 
 import logging
+import queue
+import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,7 +33,6 @@ log = logging.getLogger(__name__)
 
 ANGLE_NAMES: tuple[str, ...] = tuple(d.name for d in STANDARD_ANGLES)
 
-
 @dataclass(frozen=True)
 class PipelineConfig:
     """What to analyse and how."""
@@ -44,6 +46,10 @@ class PipelineConfig:
     target_fps: float | None = None
     smooth: bool = True
     draw: bool = True
+    #: frames decoded ahead in a background thread, so decoding overlaps inference (0: decode inline)
+    prefetch: int = 8
+    #: keep per-frame landmarks for ``landmarks.npz`` (off: only per-frame person counts, flat memory)
+    record: bool = True
 
     def __post_init__(self) -> None:
         if self.people < 1:
@@ -52,6 +58,46 @@ class PipelineConfig:
             raise ValueError(f"--lang must be 'de' or 'en', got {self.lang!r}")
         if self.target_fps is not None and self.target_fps <= 0:
             raise ValueError(f"--target-fps must be positive, got {self.target_fps}")
+        if self.prefetch < 0:
+            raise ValueError(f"prefetch must be >= 0, got {self.prefetch}")
+
+
+#: Stages :class:`StageTimer` reports, in pipeline order.
+STAGES: tuple[str, ...] = ("decode", "pose", "tracking", "filter", "checking", "drawing", "record", "encode")
+
+
+class StageTimer:
+    """Per-stage wall time of the last ``keep`` frames (bounded: memory stays flat on long runs).
+
+    ``decode`` is the time the pipeline waited for the next decoded frame (with prefetch
+    that is only the part decoding did not overlap); ``encode`` is measured in the
+    encoder thread.
+    """
+
+    def __init__(self, keep: int = 20000) -> None:
+        self._ms: dict[str, deque[float]] = {s: deque(maxlen=keep) for s in STAGES}
+        self._lock = threading.Lock()
+
+    def add(self, stage: str, seconds: float) -> None:
+        """Record one frame's time in ``stage``."""
+        with self._lock:
+            self._ms.setdefault(stage, deque(maxlen=20000)).append(seconds * 1000.0)
+
+    def samples(self, stage: str) -> np.ndarray:
+        """The kept per-frame times of ``stage`` in milliseconds."""
+        with self._lock:
+            return np.array(self._ms.get(stage, ()), np.float64)
+
+    def summary(self) -> dict[str, dict[str, float]]:
+        """``{stage: {"median_ms", "p95_ms", "mean_ms", "n"}}`` for stages that ran."""
+        out = {}
+        for stage in self._ms:
+            ms = self.samples(stage)
+            if ms.size:
+                out[stage] = {"median_ms": round(float(np.median(ms)), 3),
+                              "p95_ms": round(float(np.percentile(ms, 95)), 3),
+                              "mean_ms": round(float(ms.mean()), 3), "n": int(ms.size)}
+        return out
 
 
 @dataclass(frozen=True)
@@ -65,11 +111,16 @@ class StepResult:
 
 
 class Recorder:
-    """Per-frame, per-person landmarks and angles, kept compactly for saving."""
+    """Per-frame, per-person landmarks and angles, kept compactly for saving.
 
-    def __init__(self) -> None:
+    With ``landmarks=False`` only the number of people and the time of each frame are kept.
+    """
+
+    def __init__(self, landmarks: bool = True) -> None:
+        self.landmarks = landmarks
         self.frame_people: list[int] = []
         self.frame_t_ms: list[int] = []
+        self._seen: dict[int, list[int]] = {}  # track id -> [first t_ms, last t_ms, frames]
         self._rows: dict[str, list[np.ndarray]] = {k: [] for k in ("frame", "t_ms", "track_id", "xy", "z",
                                                                      "visibility", "world", "angles")}
 
@@ -77,7 +128,11 @@ class Recorder:
         self.frame_people.append(frame.num_people)
         self.frame_t_ms.append(frame.t_ms)
         p = frame.num_people
-        if not p:
+        for tid in frame.track_id.tolist():
+            seen = self._seen.setdefault(int(tid), [frame.t_ms, frame.t_ms, 0])
+            seen[1] = frame.t_ms
+            seen[2] += 1
+        if not p or not self.landmarks:
             return
         angles = compute_angles(frame.xy, visibility=frame.visibility)
         r = self._rows
@@ -102,16 +157,8 @@ class Recorder:
 
     def tracks(self) -> list[dict[str, Any]]:
         """Per person: id, first and last time seen and number of frames."""
-        if not self._rows["track_id"]:
-            return []
-        ids = np.concatenate(self._rows["track_id"])
-        t = np.concatenate(self._rows["t_ms"])
-        out = []
-        for tid in np.unique(ids):
-            m = ids == tid
-            out.append({"id": int(tid), "first_s": round(float(t[m].min()) / 1000, 3),
-                        "last_s": round(float(t[m].max()) / 1000, 3), "frames": int(m.sum())})
-        return out
+        return [{"id": tid, "first_s": round(first / 1000, 3), "last_s": round(last / 1000, 3), "frames": n}
+                for tid, (first, last, n) in sorted(self._seen.items())]
 
 
 @dataclass
@@ -152,6 +199,44 @@ class AnalysisResult:
         }
 
 
+class _SinkThread:
+    """Encode in a background thread behind a bounded queue, so encoding overlaps inference."""
+
+    def __init__(self, sink: Any, depth: int, timer: StageTimer | None) -> None:
+        self._sink, self._timer = sink, timer
+        self._q: queue.Queue[np.ndarray | None] = queue.Queue(maxsize=max(depth, 1))
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="formcheck-encode", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while True:
+            image = self._q.get()
+            if image is None:
+                return
+            if self._error is not None:
+                continue  # drain, so the producer never blocks on a dead encoder
+            t0 = time.perf_counter()
+            try:
+                self._sink.write(image)
+            except BaseException as exc:  # handed to the producer thread
+                self._error = exc
+            if self._timer is not None:
+                self._timer.add("encode", time.perf_counter() - t0)
+
+    def write(self, image: np.ndarray) -> None:
+        if self._error is not None:
+            raise self._error
+        self._q.put(image)
+
+    def close(self) -> None:
+        self._q.put(None)
+        self._thread.join()
+        self._sink.close()
+        if self._error is not None:
+            raise self._error
+
+
 class Pipeline:
     """capture → pose → tracking → filter → engine → drawing, one frame at a time.
 
@@ -161,8 +246,10 @@ class Pipeline:
             result = pipe.run("samples/synth/squat_front.mp4", video_out="out/annotated.mp4")
     """
 
-    def __init__(self, config: PipelineConfig | None = None) -> None:
+    def __init__(self, config: PipelineConfig | None = None, *, timer: StageTimer | None = None) -> None:
         self.config = config or PipelineConfig()
+        #: per-stage timings (``formcheck bench``); None: not measured
+        self.timer = timer
         cfg = self.config
         self.engine = _make_engine(cfg) if cfg.exercise else None
         self.pose = PoseEstimator(cfg.model, num_poses=cfg.people, config=PoseConfig(max_people=cfg.people))
@@ -182,19 +269,31 @@ class Pipeline:
     # ------------------------------------------------------------------ live
     def step(self, frame: Frame) -> StepResult:
         """Process one captured frame (with image) and return the result."""
-        tracked = self.tracker.update(self.pose.process(frame))
+        timer = self.timer
+        t0 = time.perf_counter()
+        posed = self.pose.process(frame)
+        t1 = time.perf_counter()
+        tracked = self.tracker.update(posed)
+        t2 = time.perf_counter()
         if self.filters is not None:
             tracked = self.filters.apply(tracked)
+        t3 = time.perf_counter()
         events: tuple[Any, ...] = ()
         overlays: dict[int, dict[str, Any]] = {}
         if self.engine is not None:
             events = tuple(self.engine.update(tracked) or ())
             overlays = {int(t): self.engine.overlay(int(t)) for t in tracked.track_id}
+        t4 = time.perf_counter()
         image = None
         if self.config.draw:
             from exercises.overlay import render
 
             image = render(tracked, overlays)
+        if timer is not None:
+            t5 = time.perf_counter()
+            for stage, dt in (("pose", t1 - t0), ("tracking", t2 - t1), ("filter", t3 - t2), ("checking", t4 - t3),
+                              ("drawing", t5 - t4)):
+                timer.add(stage, dt)
         return StepResult(frame=tracked, events=events, overlays=overlays, image=image)
 
     # --------------------------------------------------------------- offline
@@ -210,22 +309,38 @@ class Pipeline:
 
         ``video_out`` writes the annotated video (``.mp4`` H.264 or ``.webm`` VP9).
         ``progress(done, total)`` is called after each frame.
+
+        Decoding (``config.prefetch`` frames ahead) and encoding run in their own threads
+        behind bounded queues, overlapping pose inference.
         """
         from vision.sink import VideoSink
 
-        recorder = Recorder()
+        cfg, timer = self.config, self.timer
+        recorder = Recorder(landmarks=cfg.record)
         t0 = time.perf_counter()
         n = 0
-        with open_video(source, target_fps=self.config.target_fps) as src:
-            fps = src.fps if not self.config.target_fps else min(src.fps, self.config.target_fps)
+        with open_video(source, target_fps=cfg.target_fps, prefetch=cfg.prefetch) as src:
+            fps = src.fps if not cfg.target_fps else min(src.fps, cfg.target_fps)
             total = src.frame_count
-            if total and self.config.target_fps and self.config.target_fps < src.fps:
-                total = int(np.ceil(total * self.config.target_fps / src.fps))
-            sink = VideoSink(video_out, fps=fps, size=(src.width, src.height)) if video_out else None
+            if total and cfg.target_fps and cfg.target_fps < src.fps:
+                total = int(np.ceil(total * cfg.target_fps / src.fps))
+            sink = None
+            if video_out:
+                sink = _SinkThread(VideoSink(video_out, fps=fps, size=(src.width, src.height)), 4, timer)
             try:
-                for frame in src:
+                frames = iter(src)
+                while True:
+                    t_wait = time.perf_counter()
+                    frame = next(frames, None)
+                    if frame is None:
+                        break
+                    if timer is not None:
+                        timer.add("decode", time.perf_counter() - t_wait)
                     res = self.step(frame)
+                    t_rec = time.perf_counter()
                     recorder.add(res.frame.without_image())
+                    if timer is not None:
+                        timer.add("record", time.perf_counter() - t_rec)
                     if sink is not None and res.image is not None:
                         sink.write(res.image)
                     if on_step is not None:
