@@ -63,6 +63,7 @@ class RepProgress:
     turn_s: float | None = None
     turn_end_s: float | None = None
     peak: float = math.nan
+    peak_s: float | None = None
 
 
 @dataclass
@@ -75,6 +76,7 @@ class RepResult:
     turn_end_s: float
     peak: float
     rom_reached: bool | None
+    peak_s: float = 0.0
 
 
 @dataclass
@@ -90,6 +92,7 @@ class RepCounter:
     _b: _Dwell = field(default_factory=_Dwell)
     _pose: _Dwell = field(default_factory=_Dwell)
     _last_a_s: float | None = None
+    _ret: _Dwell = field(default_factory=_Dwell)
 
     @property
     def direction(self) -> int:
@@ -100,11 +103,28 @@ class RepCounter:
     def _in(self, phase: PhaseDef, vals: Mapping[str, float]) -> bool | None:
         return all_hold(phase.conditions, vals)
 
+    def _returned(self, vals: Mapping[str, float], peak: float) -> bool | None:
+        """Back in the start phase, with the signal's threshold moved ``return_ratio`` of the way
+        towards the rep's peak: people rarely come back to exactly the same height."""
+        r = self.reps.return_ratio
+        if not r or not math.isfinite(peak):
+            return self._in(self.reps.start_phase, vals)
+        conds = []
+        for c in self.reps.start_phase.conditions:
+            if c.metric == self.reps.signal:
+                if c.below is not None and peak > c.below:
+                    c = Condition(c.metric, c.above, c.below + r * (peak - c.below))
+                elif c.above is not None and peak < c.above:
+                    c = Condition(c.metric, c.above - r * (c.above - peak), c.below)
+            conds.append(c)
+        return all_hold(tuple(conds), vals)
+
     def interrupt(self) -> None:
         """A discontinuity: forget the rep in progress and wait for the start phase again."""
         self.progress = None
         self._a.reset()
         self._b.reset()
+        self._ret.reset()
         self._pose.reset()
         self.state = "wait" if self.established else "idle"
 
@@ -122,6 +142,7 @@ class RepCounter:
             better = (sig < pk) if self.direction < 0 else (sig > pk)
             if not math.isfinite(pk) or better:
                 self.progress.peak = sig
+                self.progress.peak_s = t
         a_dwell = self.reps.start_phase.dwell_s
         if self.state == "idle":
             pose = all_hold(self.start.conditions, vals) if self.start.conditions else True
@@ -150,6 +171,7 @@ class RepCounter:
         if self.state == "moving":
             if self._b.held(t, self.reps.turn_phase.dwell_s):
                 prog.turn_s = self._b.since
+                self._ret.reset()
                 self.state = "turned"
             elif self._a.held(t, a_dwell):  # came back without reaching the turn: not a rep
                 self.progress = None
@@ -158,8 +180,9 @@ class RepCounter:
         # turned
         if b is True:
             prog.turn_end_s = t
-        if self._a.held(t, a_dwell):
-            end = self._a.since if self._a.since is not None else t
+        self._ret.update(t, self._returned(vals, prog.peak))
+        if self._ret.held(t, a_dwell):
+            end = self._ret.since if self._ret.since is not None else t
             self.progress = None
             self.state = "ready"
             if end - prog.start_s < self.reps.min_rep_s:
@@ -170,7 +193,8 @@ class RepCounter:
                 rom = (prog.peak <= self.reps.rom_target) if self.direction < 0 else (
                     prog.peak >= self.reps.rom_target)
             turn_s = prog.turn_s if prog.turn_s is not None else prog.start_s
-            return RepResult(prog.start_s, end, turn_s, prog.turn_end_s or turn_s, prog.peak, rom)
+            return RepResult(prog.start_s, end, turn_s, prog.turn_end_s or turn_s, prog.peak, rom,
+                             prog.peak_s if prog.peak_s is not None else turn_s)
         return None
 
     @property

@@ -43,14 +43,15 @@ METRIC_TYPES: dict[str, int | None] = {
     "distance": 2,  # distance a-b (axis: any | horizontal | vertical), divided by a body scale
     "forward": 2,  # signed horizontal offset of a ahead of b along the feet (heel->toe), / scale
     "line_offset": 3,  # signed offset of b from line a-c, + = above (against gravity), / |a-c|
-    "rotation": 4,  # |twist| of line a->b against c->d in the horizontal plane, degrees
+    "rotation": 4,  # |twist| of line a->b against c->d in the horizontal plane (axis=trunk: about the trunk)
     "valgus": 0,  # frontal-plane knee valgus (FPPA), degrees, + = knees caving in
     "combine": None,  # op over other metrics: mean | max | min | sum | diff
     "ratio": None,  # of[0] / of[1]
     "rate": None,  # causal time derivative of of[0] (order 1 or 2), per second
+    "drop": None,  # how far of[0] is below (direction=down) its calibrated start value
 }
 SCALES = ("leg", "torso", "arm", "none")
-SIDES = ("mean", "min", "max", "left", "right", "near", "none")
+SIDES = ("mean", "min", "max", "left", "right", "near", "front", "none")
 SPACES = ("auto", "world", "image")
 SEVERITIES = ("info", "warning", "error")
 VIEWS = ("side", "front", "either")
@@ -80,6 +81,8 @@ class MetricDef:
     absolute: bool = False
     window_s: float = 0.15
     min_denominator: float = 1e-6
+    direction: str = "down"
+    valid: tuple[float, float] | None = None  # values outside are measurement errors (NaN)
 
 
 @dataclass(frozen=True)
@@ -117,6 +120,10 @@ class RepsDef:
     turn_phase: PhaseDef
     rom_target: float | None = None
     rom_message: str = "fault.too_shallow"
+    return_ratio: float = 0.0
+    fast_ratio: float = 0.0  # a rep shorter than this share of the person's other reps is rushed
+    fast_code: str = "jerky"
+    fast_message: str = "fault.jerky"
     min_rep_s: float = 0.4
     max_rep_s: float = 20.0
 
@@ -203,6 +210,8 @@ class ExerciseDef:
         codes = [r.code for r in self.rules]
         if self.reps and self.reps.rom_target is not None and "too_shallow" not in codes:
             codes.append("too_shallow")
+        if self.reps and self.reps.fast_ratio and self.reps.fast_code not in codes:
+            codes.append(self.reps.fast_code)
         return tuple(dict.fromkeys(codes))
 
 
@@ -287,7 +296,7 @@ def _metric(ctx: _Ctx, name: str, raw: Any) -> MetricDef:
     path = f"metrics.{name}"
     raw = ctx.table(raw, path)
     allowed = {"type", "points", "of", "sides", "space", "scale", "axis", "flexion", "op", "order",
-               "absolute", "window_s", "min_denominator"}
+               "absolute", "window_s", "min_denominator", "direction", "valid"}
     ctx.keys(raw, path, allowed, {"type"})
     mtype = ctx.choice(raw, "type", path, tuple(METRIC_TYPES), "angle")
     npts = METRIC_TYPES[mtype]
@@ -296,7 +305,7 @@ def _metric(ctx: _Ctx, name: str, raw: Any) -> MetricDef:
     if npts is None:
         if points:
             raise ctx.fail(f"{path}.points", f"a {mtype} metric takes 'of', not 'points'")
-        want = {"ratio": 2, "rate": 1}.get(mtype)
+        want = {"ratio": 2, "rate": 1, "drop": 1}.get(mtype)
         if (want and len(of) != want) or (not want and len(of) < 2 if mtype != "combine" else len(of) < 1):
             raise ctx.fail(f"{path}.of", f"wrong number of metrics for {mtype}: {len(of)}")
     else:
@@ -310,6 +319,10 @@ def _metric(ctx: _Ctx, name: str, raw: Any) -> MetricDef:
     for k, v in (("flexion", flexion), ("absolute", absolute)):
         if not isinstance(v, bool):
             raise ctx.fail(f"{path}.{k}", "must be true or false")
+    valid = raw.get("valid")
+    if valid is not None and not (isinstance(valid, list) and len(valid) == 2 and all(
+            isinstance(v, int | float) and not isinstance(v, bool) for v in valid) and valid[0] < valid[1]):
+        raise ctx.fail(f"{path}.valid", "must be [low, high] with low < high")
     order = raw.get("order", 1)
     if order not in (1, 2):
         raise ctx.fail(f"{path}.order", "must be 1 or 2")
@@ -318,11 +331,13 @@ def _metric(ctx: _Ctx, name: str, raw: Any) -> MetricDef:
         sides=ctx.choice(raw, "sides", path, SIDES, "mean"),
         space=ctx.choice(raw, "space", path, SPACES, "auto"),
         scale=ctx.choice(raw, "scale", path, SCALES, "leg"),
-        axis=ctx.choice(raw, "axis", path, ("any", "horizontal", "vertical"), "any"),
+        axis=ctx.choice(raw, "axis", path, ("any", "horizontal", "vertical", "trunk"), "any"),
         flexion=flexion, op=ctx.choice(raw, "op", path, ("mean", "max", "min", "sum", "diff"), "mean"),
         order=int(order), absolute=absolute,
-        window_s=ctx.num(raw, "window_s", path, 0.15, 0.01, 2.0) or 0.15,
+        window_s=ctx.num(raw, "window_s", path, 2.0 if mtype == "drop" else 0.15, 0.01, 30.0) or 0.15,
         min_denominator=ctx.num(raw, "min_denominator", path, 1e-6, 0.0) or 1e-6,
+        direction=ctx.choice(raw, "direction", path, ("down", "up"), "down"),
+        valid=(float(valid[0]), float(valid[1])) if valid is not None else None,
     )
 
 
@@ -359,8 +374,9 @@ def _phase(ctx: _Ctx, name: str, raw: Any, path: str, metrics: dict[str, MetricD
 
 def _reps(ctx: _Ctx, raw: Any, metrics: dict[str, MetricDef]) -> RepsDef:
     raw = ctx.table(raw, "reps")
-    ctx.keys(raw, "reps", {"signal", "start_phase", "turn_phase", "phases", "rom_target", "rom_message",
-                           "min_rep_s", "max_rep_s"}, {"signal", "start_phase", "turn_phase", "phases"})
+    allowed = {"signal", "start_phase", "turn_phase", "phases", "rom_target", "rom_message", "return_ratio",
+               "fast_ratio", "fast_code", "fast_message", "min_rep_s", "max_rep_s"}
+    ctx.keys(raw, "reps", allowed, {"signal", "start_phase", "turn_phase", "phases"})
     signal = raw["signal"]
     if signal not in metrics:
         raise ctx.fail("reps.signal", f"unknown metric {signal!r}")
@@ -401,7 +417,16 @@ def _reps(ctx: _Ctx, raw: Any, metrics: dict[str, MetricDef]) -> RepsDef:
 
     if not known_key(rom_message):
         raise ctx.fail("reps.rom_message", f"unknown message key {rom_message!r}")
-    return RepsDef(signal, start, turn, ctx.num(raw, "rom_target", "reps"), rom_message, min_rep, max_rep)
+    ret = ctx.num(raw, "return_ratio", "reps", 0.0, 0.0, 0.5) or 0.0
+    fast = ctx.num(raw, "fast_ratio", "reps", 0.0, 0.0, 0.9) or 0.0
+    fast_code = raw.get("fast_code", "jerky")
+    fast_message = raw.get("fast_message", "fault.jerky")
+    if not isinstance(fast_code, str) or not fast_code.isidentifier():
+        raise ctx.fail("reps.fast_code", "must be an identifier such as 'jerky'")
+    if not known_key(fast_message):
+        raise ctx.fail("reps.fast_message", f"unknown message key {fast_message!r}")
+    return RepsDef(signal, start, turn, ctx.num(raw, "rom_target", "reps"), rom_message, ret, fast, fast_code,
+                   fast_message, min_rep, max_rep)
 
 
 def _rules(ctx: _Ctx, raw: Any, ex_phases: tuple[str, ...], metrics: dict[str, MetricDef]) -> tuple[RuleDef, ...]:

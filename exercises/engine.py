@@ -85,7 +85,7 @@ class ExerciseEngine:
     def _jump(self, tid: int, t: float, xy: np.ndarray) -> str | None:
         """``"gap"`` (unseen too long), ``"jump"`` (torso far from the last trusted position) or None."""
         torso = xy[_TORSO_IDS]
-        length = float(g.torso_length(xy))
+        length = _body_scale(xy)
         prev = self._anchor.get(tid)
         ok = bool(np.isfinite(torso).all() and length > 0)
         if prev is None or t - prev[0] > MAX_GAP_S:
@@ -117,7 +117,7 @@ class ExerciseEngine:
             out = list(held)
             held.clear()
             out[0].discontinuity = True
-            self._anchor[tid] = (obs.t, xy[_TORSO_IDS].copy(), float(g.torso_length(xy)))
+            self._anchor[tid] = (obs.t, xy[_TORSO_IDS].copy(), _body_scale(xy))
             self.people[tid].metrics.reset()
             self._views[tid].reset()
             self._smooth[tid].reset()
@@ -136,8 +136,9 @@ class ExerciseEngine:
             self._views[tid].reset()
             self._smooth[tid].reset()
         world = frame.world[row]
+        person.metrics.frozen = person.in_rep
         vals = person.metrics.compute(t, xy, vis, world if np.isfinite(world).any() else None)
-        view = self._views[tid].update(t, xy, frame.z[row], vis)
+        view = self._views[tid].update(t, xy, frame.z[row], vis, world if np.isfinite(world).any() else None)
         problems = setup_problems(person.ex, xy, vis, frame.width, frame.height, view)
         return tid, Observation(t, vals, view, problems, False), jump
 
@@ -185,6 +186,7 @@ class ExerciseEngine:
         for tid, i in order:
             obs = obs_by_tid[tid][i]
             person = self.people[tid]
+            person.metrics.frozen = person.in_rep
             obs.vals = person.metrics.compute(obs.t, np.empty(0), np.empty(0), None, base=obs.vals)
             person.step(obs)
         self.finish(end_t_ms)
@@ -245,6 +247,16 @@ class ExerciseEngine:
             ov["paused_reason"] = self.msgs.text("hold.paused", reason=reason)
         ov["lines"] = [x for x in (ov["exercise_name"], ov["paused_reason"], ov["setup"], ov["praise"]) if x]
         return ov
+
+
+def _body_scale(xy: np.ndarray) -> float:
+    """A size of the person in pixels that foreshortening cannot collapse: the torso length, or
+    a third of the diagonal of the visible skeleton if that is larger (torso pointing at the camera)."""
+    torso = float(g.torso_length(xy))
+    pts = xy[np.isfinite(xy).all(axis=1)]
+    diag = float(np.linalg.norm(pts.max(axis=0) - pts.min(axis=0))) if len(pts) >= 2 else 0.0
+    best = max(torso if math.isfinite(torso) else 0.0, diag / 3.0)
+    return best if best > 0 else math.nan
 
 
 def _load_profiles(arg: ProfileArg) -> dict[int, Profile]:

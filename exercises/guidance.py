@@ -25,13 +25,18 @@ EDGE_MARGIN = 0.01
 
 @dataclass
 class ViewTracker:
-    """Majority vote of the per-frame view over a sliding window."""
+    """Per-frame view, smoothed: a new view is adopted once it has ``switch_share`` of the last
+    ``window_s`` seconds (a twist of the shoulders during one rep does not flip it)."""
 
-    window_s: float = 1.0
+    window_s: float = 2.0
+    switch_share: float = 0.6
     _hist: deque[tuple[float, str]] = field(default_factory=deque)
+    _current: str | None = None
 
-    def update(self, t: float, xy: np.ndarray, z: np.ndarray | None, vis: np.ndarray) -> str | None:
-        v = g.view_of(xy, z, vis)
+    def update(self, t: float, xy: np.ndarray, z: np.ndarray | None, vis: np.ndarray,
+               world: np.ndarray | None = None) -> str | None:
+        """Add one frame's view (world landmarks are the more reliable source) and return the majority."""
+        v = g.view_of(xy, z, vis, world=world)
         if v is not None:
             self._hist.append((t, str(v)))
         while self._hist and self._hist[0][0] < t - self.window_s:
@@ -41,11 +46,15 @@ class ViewTracker:
     @property
     def current(self) -> str | None:
         if not self._hist:
-            return None
-        return Counter(v for _, v in self._hist).most_common(1)[0][0]
+            return self._current
+        view, n = Counter(v for _, v in self._hist).most_common(1)[0]
+        if self._current is None or n >= self.switch_share * len(self._hist):
+            self._current = view
+        return self._current
 
     def reset(self) -> None:
         self._hist.clear()
+        self._current = None
 
 
 def required_ids(ex: ExerciseDef) -> list[int]:

@@ -33,6 +33,8 @@ METRIC_MIN_VISIBILITY = 0.05
 #: A ground point (ankles) this visible is measured; below it, its remembered position is used.
 GROUND_MIN_VISIBILITY = 0.5
 GROUND_MEMORY_S = 10.0
+#: Start values of ``drop`` metrics: this percentile of the recent values (robust to outliers).
+BASELINE_PERCENTILE = 75.0
 
 _SCALE_SEGMENTS: dict[str, tuple[tuple[Point, Point], ...]] = {
     "leg": ((Landmark.LEFT_HIP, Landmark.LEFT_KNEE), (Landmark.LEFT_KNEE, Landmark.LEFT_ANKLE)),
@@ -61,6 +63,14 @@ def _pt(pts: np.ndarray, p: Point) -> np.ndarray:
     if isinstance(p, tuple):
         return 0.5 * (pts[int(p[0])] + pts[int(p[1])])
     return pts[int(p)]
+
+
+def _facing(p: np.ndarray, space: str) -> np.ndarray | None:
+    """Unit horizontal direction the feet point (mean heel -> toe), or None."""
+    d = _pt(p, _FEET) - _pt(p, _HEELS)
+    d = np.array([d[0], 0.0, d[2]]) if space == "world" else np.array([d[0], 0.0])
+    n = float(np.linalg.norm(d))
+    return d / n if n > 0 else None
 
 
 def _lm_ids(p: Point) -> tuple[int, ...]:
@@ -127,17 +137,29 @@ class MetricComputer:
         self._rate_hist: dict[str, deque[tuple[float, float]]] = {}
         self._resolved = {m.name: tuple(resolve_point(p) for p in m.points) for m in ex.metrics.values()}
         self._ground: dict[str, tuple[float, float]] = {}
-        self._now = 0.0  # metric -> (t, image y of a planted ground point)
+        self._now = 0.0
+        self._base_hist: dict[str, deque[tuple[float, float]]] = {}
+        self._baseline: dict[str, float] = {}
+        #: Set by the person's state machine while a rep is in progress: start values stay put.
+        self.frozen = False  # metric -> (t, image y of a planted ground point)
 
     def reset(self) -> None:
         """Forget history (after a discontinuity)."""
         self.scales.reset()
         self._rate_hist.clear()
         self._ground.clear()
+        self._base_hist.clear()
+        self._baseline.clear()
 
     def reset_rates(self) -> None:
-        """Forget the history of time derivatives only."""
+        """Forget the history of time derivatives and start values."""
         self._rate_hist.clear()
+        self._base_hist.clear()
+        self._baseline.clear()
+
+    def baseline(self, name: str) -> float:
+        """The calibrated start value behind a ``drop`` metric (NaN if none yet)."""
+        return self._baseline.get(name, math.nan)
 
     # ------------------------------------------------------------------ per frame
     def compute(
@@ -164,14 +186,17 @@ class MetricComputer:
         out: dict[str, float] = {}
         for name in self._order:
             m = self.ex.metrics[name]
-            if base is not None and m.type not in ("combine", "ratio", "rate"):
+            if base is not None and m.type not in ("combine", "ratio", "rate", "drop"):
                 out[name] = float(base.get(name, math.nan))
                 continue
-            if m.type in ("combine", "ratio", "rate"):
+            if m.type in ("combine", "ratio", "rate", "drop"):
                 v = self._derived(m, out, t_s)
                 out[name] = abs(v) if m.absolute and m.type != "rate" else v
             else:
-                out[name] = self._measure(m, spaces, visibility)
+                v = self._measure(m, spaces, visibility)
+                if m.valid is not None and not m.valid[0] <= v <= m.valid[1]:
+                    v = math.nan
+                out[name] = v
         return out
 
     def _derived(self, m: MetricDef, vals: Mapping[str, float], t_s: float) -> float:
@@ -181,12 +206,29 @@ class MetricComputer:
             return num / den if abs(den) >= m.min_denominator and math.isfinite(num) else math.nan
         if m.type == "rate":
             return self._rate(m, t_s, xs[0])
+        if m.type == "drop":
+            return self._drop(m, t_s, xs[0])
         fin = [x for x in xs if math.isfinite(x)]
         if m.op == "diff":
             return xs[0] - xs[1] if len(xs) >= 2 else math.nan
         if not fin:
             return math.nan
         return float({"mean": np.mean, "max": np.max, "min": np.min, "sum": np.sum}[m.op](fin))
+
+    def _drop(self, m: MetricDef, t_s: float, x: float) -> float:
+        """Distance below (``down``) or above (``up``) the start value: the extreme of the last
+        ``window_s`` seconds, held while a rep is in progress."""
+        sign = 1.0 if m.direction == "down" else -1.0
+        if not self.frozen:
+            h = self._base_hist.setdefault(m.name, deque())
+            if math.isfinite(x):
+                h.append((t_s, sign * x))
+            while h and h[0][0] < t_s - m.window_s:
+                h.popleft()
+            if h:
+                self._baseline[m.name] = sign * float(np.percentile([v for _, v in h], BASELINE_PERCENTILE))
+        base = self._baseline.get(m.name, math.nan)
+        return sign * (base - x) if math.isfinite(x) else math.nan
 
     def _rate(self, m: MetricDef, t_s: float, x: float) -> float:
         """Causal derivative by local linear fits over ``window_s`` (order 2 = slope of slopes)."""
@@ -212,6 +254,10 @@ class MetricComputer:
             return self._height(m, pts, spaces, visibility)
         if m.type == "valgus":
             side = m.sides if m.sides in ("left", "right") else "max"
+            if m.sides == "near" and "world" in spaces:  # the leg nearer the camera (front leg of a lunge)
+                zl, zr = spaces["world"][int(Landmark.LEFT_ANKLE), 2], spaces["world"][int(Landmark.RIGHT_ANKLE), 2]
+                if math.isfinite(zl) and math.isfinite(zr):
+                    side = "left" if zl < zr else "right"
             return float(g.knee_valgus(spaces["image"], side))  # type: ignore[arg-type]
         space = m.space
         if space == "auto":
@@ -226,6 +272,12 @@ class MetricComputer:
         vals = [self._one(m, p, v, space) for v in variants]
         if len(vals) == 1:
             return vals[0]
+        if m.sides == "front":  # the side whose last point is further forward (the front leg of a lunge)
+            fwd = _facing(p, space)
+            if fwd is None:
+                return math.nan
+            ahead = [float(np.dot(_pt(p, v[-1]), fwd)) for v in variants]
+            return vals[int(np.nanargmax(ahead))] if np.isfinite(ahead).any() else math.nan
         if m.sides == "near":
             vis = [np.nanmean([visibility[i] for q in v for i in _lm_ids(q)]) for v in variants]
             order = np.argsort(vis)[::-1]
@@ -269,6 +321,8 @@ class MetricComputer:
         if t == "inclination":
             return float(g.inclination(p, pts[0], pts[1]))
         if t == "rotation":
+            if m.axis == "trunk":
+                return _axial_rotation(p, pts)
             return abs(float(g.line_rotation(p, (pts[0], pts[1]), (pts[2], pts[3]))))
         scale = 1.0 if m.scale == "none" else self.scales.get(space, m.scale)
         if not (scale > 0):
@@ -287,16 +341,8 @@ class MetricComputer:
                 v = float(np.linalg.norm(d))
             return float(v) / scale
         if t == "forward":
-            heel, toe = _pt(p, _HEELS), _pt(p, _FEET)
-            d = toe - heel
-            if space == "world":
-                d = np.array([d[0], 0.0, d[2]])
-            else:
-                d = np.array([d[0], 0.0])
-            n = float(np.linalg.norm(d))
-            if not n > 0:
-                return math.nan
-            return float(np.dot(a - b, d / n)) / scale
+            fwd = _facing(p, space)
+            return math.nan if fwd is None else float(np.dot(a - b, fwd)) / scale
         if t == "line_offset":
             c = _pt(p, pts[2])
             d = c - a
@@ -306,6 +352,26 @@ class MetricComputer:
             off = (b - a) - float(np.dot(b - a, d)) / dd * d
             return float(-math.copysign(np.linalg.norm(off), off[1]) / math.sqrt(dd))
         raise ValueError(f"metric {m.name!r}: unsupported type {t!r}")
+
+
+def _axial_rotation(p: np.ndarray, pts: tuple[Point, ...]) -> float:
+    """|Angle| between two lines seen along the trunk axis (hips -> shoulders): the axial twist of
+    the shoulders against the hips, also when bent forward.  3D (world) landmarks only."""
+    if p.shape[-1] != 3:
+        return math.nan
+    axis = _pt(p, g.SHOULDERS) - _pt(p, g.HIPS)
+    n = float(np.linalg.norm(axis))
+    if not n > 0:
+        return math.nan
+    axis = axis / n
+    u = _pt(p, pts[1]) - _pt(p, pts[0])
+    v = _pt(p, pts[3]) - _pt(p, pts[2])
+    u = u - np.dot(u, axis) * axis
+    v = v - np.dot(v, axis) * axis
+    nu, nv = float(np.linalg.norm(u)), float(np.linalg.norm(v))
+    if not (nu > 0 and nv > 0):
+        return math.nan
+    return math.degrees(math.acos(max(-1.0, min(1.0, float(np.dot(u, v)) / (nu * nv)))))
 
 
 def _slope(h: deque[tuple[float, float]], t_s: float, window_s: float) -> float:

@@ -12,6 +12,8 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
+
 from exercises.counter import HoldTimer, RepCounter
 from exercises.definition import ExerciseDef, RuleDef
 from exercises.messages import Messages
@@ -25,6 +27,8 @@ SETUP_PERSIST_S = 1.0
 SETUP_COOLDOWN_S = 8.0
 FAULT_COOLDOWN_S = 4.0
 PRAISE_SHOW_S = 2.0
+#: A posture fault still active this long before a rep starts counts for that rep.
+PRE_REP_S = 0.2
 
 
 @dataclass
@@ -50,17 +54,18 @@ class RepEvent:
     rom_reached: bool | None
     peak: float
 
+    turn_end_s: float = 0.0
+    peak_s: float = 0.0
+
     @property
     def tempo(self) -> dict[str, float]:
-        """Seconds spent going to the turn point, at it, and coming back."""
+        """Seconds out to the far point, beyond the turn threshold, and back; total."""
         return {
-            "down_s": round(self.turn_s - self.start_s, 3),
-            "turn_s": round(max(0.0, self._turn_end - self.turn_s), 3),
-            "up_s": round(self.end_s - max(self.turn_s, self._turn_end), 3),
+            "out_s": round(self.peak_s - self.start_s, 3),
+            "turn_s": round(max(0.0, self.turn_end_s - self.turn_s), 3),
+            "back_s": round(self.end_s - self.peak_s, 3),
             "total_s": round(self.end_s - self.start_s, 3),
         }
-
-    _turn_end: float = 0.0
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form for the report."""
@@ -107,6 +112,7 @@ class PersonState:
     counter: RepCounter | None = field(init=False, default=None)
     timer: HoldTimer | None = field(init=False, default=None)
     rules: RuleTracker = field(init=False)
+    pre_rules: RuleTracker = field(init=False)
     rep_events: list[RepEvent] = field(default_factory=list)
     feedback: list[Feedback] = field(default_factory=list)
     values: dict[str, float] = field(default_factory=dict)
@@ -119,12 +125,14 @@ class PersonState:
     _setup_db: Debouncer = field(default_factory=lambda: Debouncer(SETUP_COOLDOWN_S))
     _told_view: set[str] = field(default_factory=set)
     _skipped: dict[str, RuleDef] = field(default_factory=dict)
+    _pre_seen: dict[str, tuple[float, RuleDef]] = field(default_factory=dict)
     _last_praise_s: float = -math.inf
     _started: bool = False
 
     def __post_init__(self) -> None:
         self.metrics = MetricComputer(self.ex)
         self.rules = RuleTracker(self.ex.rules)
+        self.pre_rules = RuleTracker(tuple(r for r in self.ex.rules if r.agg is None))
         if self.ex.reps is not None:
             self.counter = RepCounter(self.ex.reps, self.ex.start)
         elif self.ex.hold is not None:
@@ -152,6 +160,11 @@ class PersonState:
             return "paused" if self.timer.paused_by else ("holding" if self.timer.in_pose else "idle")
         return "idle"
 
+    @property
+    def in_rep(self) -> bool:
+        """Whether a rep is in progress."""
+        return self.counter is not None and self.counter.in_rep
+
     def active_faults(self) -> list[RuleDef]:
         return self.rules.active()
 
@@ -164,6 +177,8 @@ class PersonState:
             self.timer.interrupt()
         self.metrics.reset_rates()
         self.rules.reset_rep()
+        self.pre_rules.reset_rep()
+        self._pre_seen.clear()
         self._rep_faults.clear()
 
     def step(self, obs: Observation) -> list[Update]:
@@ -209,14 +224,34 @@ class PersonState:
         self._skipped.clear()
         return out
 
+    def _pre_rep(self, obs: Observation) -> None:
+        """In the start phase, just before a rep: posture faults at the start position (a rounded back
+        bending down to the box) belong to the rep that follows, if it follows right away."""
+        assert self.ex.reps is not None
+        self.pre_rules.update(obs.t, obs.vals, {"rep", self.ex.reps.start_phase.name}, obs.view)
+        for r in self.pre_rules.active():
+            self._pre_seen[r.code] = (obs.t, r)
+
     def _step_reps(self, obs: Observation) -> list[Update]:
         c = self.counter
         assert c is not None and self.ex.reps is not None
-        was_established = c.established
+        was_established, was_in_rep = c.established, c.in_rep
         result = c.update(obs.t, obs.vals)
         out: list[Update] = []
         if c.established and not was_established:
             out.append(Update("start", self.track_id, obs.t))
+        if c.state == "ready" and result is None:
+            self._pre_rep(obs)
+        if c.in_rep and not was_in_rep and c.progress is not None:
+            for code, (t_seen, r) in self._pre_seen.items():
+                if t_seen >= c.progress.start_s - PRE_REP_S:
+                    self._rep_faults.setdefault(code, r)
+                    out += self._fault_updates(obs.t, [r], [])
+            self._pre_seen.clear()
+            self.pre_rules.reset_rep()
+        if result is not None:
+            self._pre_seen.clear()
+            self.pre_rules.reset_rep()
         if result is None and not c.in_rep:
             if self._rep_faults or any(s.agg_vals for s in self.rules.states.values()):
                 self.rules.reset_rep()  # a rep was abandoned: its faults go with it
@@ -242,8 +277,15 @@ class PersonState:
                 if self._faults_db.ready("too_shallow", obs.t):
                     out.append(self._say(obs.t, "too_shallow", "warning", key, "fault"))
             out += self._tell_views(obs.t)
+            reps = self.ex.reps
+            others = [e.end_s - e.start_s for e in self.rep_events]
+            if reps.fast_ratio and others and reps.fast_code not in faults and (
+                    result.end_s - result.start_s < reps.fast_ratio * float(np.median(others))):
+                faults.append(reps.fast_code)
+                if self._faults_db.ready(reps.fast_code, obs.t):
+                    out.append(self._say(obs.t, reps.fast_code, "info", reps.fast_message, "fault"))
             ev = RepEvent(len(self.rep_events) + 1, result.start_s, result.end_s, result.turn_s, faults,
-                          result.rom_reached, result.peak, result.turn_end_s)
+                          result.rom_reached, result.peak, result.turn_end_s, result.peak_s)
             self.rep_events.append(ev)
             out.append(Update("rep", self.track_id, obs.t, rep=ev))
             if not faults and self._faults_db.ready("clean_rep", obs.t):
@@ -281,7 +323,18 @@ class PersonState:
 
     # ------------------------------------------------------------------ finishing
     def finish(self, end_s: float) -> None:
-        """End of input: close an open hold (crediting up to the end time); drop a partial rep."""
+        """End of input: close an open hold (crediting up to the end time); drop a partial rep; judge
+        each rep's tempo against all the others (a rushed first rep is only visible afterwards)."""
+        reps = self.ex.reps
+        if reps is not None and reps.fast_ratio and len(self.rep_events) >= 2:
+            for ev in self.rep_events:
+                others = [e.end_s - e.start_s for e in self.rep_events if e is not ev]
+                if reps.fast_code not in ev.faults and ev.end_s - ev.start_s < reps.fast_ratio * float(
+                        np.median(others)):
+                    ev.faults.append(reps.fast_code)
+                    self.feedback.append(Feedback(ev.end_s, reps.fast_code, "info",
+                                                  self.msgs.text(reps.fast_message), "fault"))
+            self.feedback.sort(key=lambda f: f.t_s)
         if self.timer is not None and self.timer.in_pose and self.last_s is not None:
             extra = min(max(0.0, end_s - self.last_s), 0.5)
             if self.timer.paused_by is None:

@@ -82,7 +82,7 @@ def zero_phase(t: np.ndarray, x: np.ndarray, cutoff_hz: float = CUTOFF_HZ) -> np
 
 def smooth_series(obs: Sequence[Observation], ex: ExerciseDef) -> None:
     """Smooth the measured metrics of one person's observations in place (offline)."""
-    measured = [n for n, m in ex.metrics.items() if m.type not in ("combine", "ratio", "rate")]
+    measured = [n for n, m in ex.metrics.items() if m.type not in ("combine", "ratio", "rate", "drop")]
     for a, b in _segments(obs):
         seg = obs[a:b]
         t = np.array([o.t for o in seg])

@@ -79,7 +79,7 @@ def _bad(mutate, match: str) -> None:
          r"metrics.knee_flexion.points\[1\]'.*unknown landmark name 'left_kneee'"),
         (lambda d: d["metrics"]["knee_flexion"].update(points=["left_hip", "left_knee"]), "needs 3 points"),
         (lambda d: d["metrics"]["hip_height"].update(type="telepathy"), "metrics.hip_height.type"),
-        (lambda d: d["reps"]["phases"]["bottom"]["conditions"][0].update(below=0.9), "no hysteresis"),
+        (lambda d: d["reps"]["phases"]["bottom"]["conditions"][0].update(above=0.02), "no hysteresis"),
         (lambda d: d["reps"]["phases"]["top"]["conditions"][0].update(above="high"), "must be a number"),
         (lambda d: d["reps"].update(signal="nope"), "reps.signal"),
         (lambda d: d["reps"].update(min_rep_s=30.0), "max_rep_s"),
@@ -139,14 +139,14 @@ def test_every_rule_message_and_exercise_name_is_translated():
 def test_profile_overrides_thresholds_and_targets(tmp_path: Path):
     p = tmp_path / "frau_m.toml"
     p.write_text(
-        'name = "Frau M."\n[squat]\nrom_target = 0.8\n[squat.rules.knee_valgus]\nabove = 25\n'
+        'name = "Frau M."\n[squat]\nrom_target = 0.06\n[squat.rules.knee_valgus]\nabove = 25\n'
         '[squat.rules.jerky]\nenabled = false\n[plank]\ntarget_s = 20\n', encoding="utf-8")
     prof = load_profile(p)
     sq = prof.apply(load_exercise("squat"))
-    assert sq.reps is not None and sq.reps.rom_target == 0.8
-    # the counting threshold moved with the loosened ROM target, hysteresis kept
+    assert sq.reps is not None and sq.reps.rom_target == 0.06
+    # the counting threshold moved with the loosened ROM target (a shallower squat now counts), hysteresis kept
     turn = sq.reps.turn_phase.conditions[0]
-    assert turn.below == pytest.approx(0.8) and turn.below < sq.reps.start_phase.conditions[0].above
+    assert turn.above == pytest.approx(0.06) and turn.above > sq.reps.start_phase.conditions[0].below
     assert next(r for r in sq.rules if r.code == "knee_valgus").threshold == 25
     assert next(r for r in sq.rules if r.code == "jerky").enabled is False
     pl = prof.apply(load_exercise("plank"))
@@ -163,7 +163,7 @@ def test_profile_overrides_thresholds_and_targets(tmp_path: Path):
         ({"squat": {"rules": {"flying": {"above": 3}}}}, "rules.flying': no such rule"),
         ({"squat": {"rules": {"knee_valgus": {"severity": "fatal"}}}}, "fatal"),
         ({"squat": {"phases": {"middle": {"hip_height": {"below": 0.7}}}}}, "phases.middle': unknown phase"),
-        ({"squat": {"rom_target": 0.9}}, "hysteresis"),
+        ({"squat": {"rom_target": 0.03}}, "hysteresis"),
         ({"plank": {"target_s": -5}}, "positive number"),
     ],
 )
