@@ -33,6 +33,10 @@ log = logging.getLogger(__name__)
 
 ANGLE_NAMES: tuple[str, ...] = tuple(d.name for d in STANDARD_ANGLES)
 
+#: a track seen for less than this is listed but not counted as a person in the summary
+MIN_PERSON_S = 1.0
+
+
 @dataclass(frozen=True)
 class PipelineConfig:
     """What to analyse and how."""
@@ -156,8 +160,9 @@ class Recorder:
         return out
 
     def tracks(self) -> list[dict[str, Any]]:
-        """Per person: id, first and last time seen and number of frames."""
-        return [{"id": tid, "first_s": round(first / 1000, 3), "last_s": round(last / 1000, 3), "frames": n}
+        """Per track: id, first and last time seen, number of frames, and whether it was brief."""
+        return [{"id": tid, "first_s": round(first / 1000, 3), "last_s": round(last / 1000, 3), "frames": n,
+                 "brief": (last - first) / 1000 < MIN_PERSON_S}
                 for tid, (first, last, n) in sorted(self._seen.items())]
 
 
@@ -181,7 +186,9 @@ class AnalysisResult:
         return float((people > 0).mean()) if people.size else 0.0
 
     def summary(self) -> dict[str, Any]:
+        """The JSON summary: ``people`` counts tracks seen for at least ``MIN_PERSON_S``."""
         people = self.recorder.frame_people
+        tracks = self.recorder.tracks()
         return {
             "video": self.video,
             "width": self.width,
@@ -189,8 +196,8 @@ class AnalysisResult:
             "source_fps": round(self.source_fps, 3),
             "frames": self.frames,
             "duration_s": round(self.recorder.frame_t_ms[-1] / 1000, 3) if people else 0.0,
-            "people": len(self.recorder.tracks()),
-            "tracks": self.recorder.tracks(),
+            "people": sum(not t["brief"] for t in tracks),
+            "tracks": tracks,
             "detection_rate": round(self.detection_rate, 4),
             "max_people_in_frame": int(max(people, default=0)),
             "per_frame_people": people,

@@ -45,12 +45,14 @@ from mediapipe.tasks.python import BaseOptions
 from mediapipe.tasks.python import vision as mpv
 
 from vision.frame import Frame, pose_score
-from vision.landmarks import BODY, NUM_LANDMARKS
+from vision.landmarks import BODY, NUM_LANDMARKS, mirror
 from vision.model import resolve_model
 
 log = logging.getLogger(__name__)
 
 Box = np.ndarray  # (4,) float32: x0, y0, x1, y1
+_BODY_IDX = np.array(BODY, np.int64)
+_BODY_MIRROR = np.array([mirror(lm) for lm in BODY], np.int64)
 
 
 @dataclass(frozen=True)
@@ -75,7 +77,7 @@ class PoseConfig:
     #: a followed pose may move at most this fraction of the person's size between frames
     max_jump: float = 0.5
     #: landmarkers run per follower crop (2 lets a follower ignore a second person in its crop)
-    follower_poses: int = 2
+    follower_poses: int = 1
 
 
 @dataclass
@@ -95,13 +97,18 @@ class _Pose:
 
     def distance(self, other: _Pose, thr: float) -> float:
         """Median distance of the body landmarks visible in both, over this pose's size."""
-        idx = list(BODY)
-        ok = (self.vis[idx] >= thr) & (other.vis[idx] >= thr)
-        if ok.sum() < 4:
-            return 0.0 if _iou(self.box(thr), other.box(thr)) > 0.7 else np.inf
-        d = np.linalg.norm(self.xy[idx][ok] - other.xy[idx][ok], axis=1)
         b = self.box(thr)
-        return float(np.median(d)) / max(float(b[2] - b[0]), float(b[3] - b[1]), 1.0)
+        size = max(float(b[2] - b[0]), float(b[3] - b[1]), 1.0)
+        best = np.inf
+        # MediaPipe sometimes swaps left and right (side views): compare both ways.
+        for idx_other in (_BODY_IDX, _BODY_MIRROR):
+            ok = (self.vis[_BODY_IDX] >= thr) & (other.vis[idx_other] >= thr)
+            if ok.sum() >= 4:
+                d = np.linalg.norm(self.xy[_BODY_IDX][ok] - other.xy[idx_other][ok], axis=1)
+                best = min(best, float(np.median(d)) / size)
+        if not np.isfinite(best) and _iou(b, other.box(thr)) > 0.7:
+            return 0.0
+        return best
 
     def same_person(self, other: _Pose, thr: float, tol: float = 0.15) -> bool:
         """True if both poses put the body's landmarks in the same places.
@@ -109,14 +116,7 @@ class _Pose:
         Boxes are not enough: a patient standing in front of another overlaps them
         almost entirely, yet their joints lie in different places.
         """
-        idx = list(BODY)
-        ok = (self.vis[idx] >= thr) & (other.vis[idx] >= thr)
-        if ok.sum() < 4:
-            return _iou(self.box(thr), other.box(thr)) > 0.7
-        d = np.linalg.norm(self.xy[idx][ok] - other.xy[idx][ok], axis=1)
-        b = self.box(thr)
-        size = max(float(b[2] - b[0]), float(b[3] - b[1]), 1.0)
-        return float(np.median(d)) < tol * size
+        return self.distance(other, thr) < tol
 
 
 def _iou(a: Box, b: Box) -> float:

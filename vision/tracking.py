@@ -24,10 +24,12 @@ import numpy as np
 from scipy.optimize import linear_sum_assignment
 
 from vision.frame import Frame
-from vision.landmarks import Landmark
+from vision.landmarks import Landmark, mirror
 
 log = logging.getLogger(__name__)
 
+#: index permutation that swaps left and right landmarks
+_MIRROR = np.array([mirror(lm) for lm in Landmark], np.int64)
 _TORSO = [Landmark.LEFT_SHOULDER, Landmark.RIGHT_SHOULDER, Landmark.LEFT_HIP, Landmark.RIGHT_HIP]
 
 
@@ -98,7 +100,10 @@ class PersonTracker:
         if ok.sum() < 3:
             return np.inf
         d = np.linalg.norm(pred[ok] - xy[ok], axis=1)
-        cost = float(np.median(d)) / max(track.size, 1.0)
+        # MediaPipe sometimes swaps left and right in a side view: that is still the same person.
+        ok_m = ok & ok[_MIRROR]
+        d_m = np.linalg.norm(pred[_MIRROR][ok_m] - xy[ok_m], axis=1) if ok_m.sum() >= 3 else d
+        cost = min(float(np.median(d)), float(np.median(d_m))) / max(track.size, 1.0)
         if source >= 0 and source == track.source:
             cost -= self.config.same_source_bonus
         return cost
@@ -126,13 +131,19 @@ class PersonTracker:
                 src = int(frame.track_id[r])
                 cost[a, b] = min(self._cost(tr, pred, frame.xy[r], frame.visibility[r], src),
                                  self._cost(tr, tr.xy, frame.xy[r], frame.visibility[r], src))
+        # Matching cascade: confirmed tracks choose first; tentative tracks only get what is left,
+        # so a fresh duplicate can never steal a person from the id they already have.
         matches: dict[int, _Track] = {}
-        if n_t and n_d:
-            finite = np.where(np.isfinite(cost), cost, 1e6)
-            ai, bi = linear_sum_assignment(finite)
+        for want_confirmed in (True, False):
+            ti = [a for a, tr in enumerate(self._tracks) if tr.confirmed == want_confirmed]
+            di = [b for b in range(n_d) if b not in matches]
+            if not ti or not di:
+                continue
+            sub = cost[np.ix_(ti, di)]
+            ai, bi = linear_sum_assignment(np.where(np.isfinite(sub), sub, 1e6))
             for a, b in zip(ai, bi, strict=True):
-                if cost[a, b] <= cfg.max_cost:
-                    matches[b] = self._tracks[a]
+                if sub[a, b] <= cfg.max_cost:
+                    matches[di[b]] = self._tracks[ti[a]]
 
         out_rows: list[int] = []
         out_ids: list[int] = []
