@@ -37,7 +37,8 @@ def _add_analyze(sub: Any) -> None:
         description=(
             "Find and track every person in VIDEO, then write to --out: annotated.mp4 (H.264, plays in "
             "browsers), landmarks.npz (per frame and person: pixel xy, z, visibility, world landmarks and "
-            "joint angles) and summary.json (frames, people, detection rate, per-frame person counts, fps). "
+            "joint angles, as filtered live, plus zero-phase smoothed xy_smooth and angles_smooth) and "
+            "summary.json (frames, people, detection rate, per-frame person counts, fps). "
             "With --exercise it also counts repetitions or hold time and writes report.json."
         ),
     )
@@ -78,7 +79,9 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         result = pipe.run(src, video_out=video_out, progress=bar)
     summary = result.summary()
     (out_dir / "summary.json").write_text(json.dumps(summary, indent=2), encoding="utf-8")
-    np.savez_compressed(out_dir / "landmarks.npz", **result.recorder.arrays())
+    from exercises.offline import add_smoothed
+
+    np.savez_compressed(out_dir / "landmarks.npz", **add_smoothed(result.recorder.arrays()))
     _out(f"video          {summary['video']}  ({summary['width']}x{summary['height']}, "
          f"{summary['source_fps']:g} fps)")
     _out(f"frames         {summary['frames']}")
