@@ -1,17 +1,18 @@
-"""vision.capture: frames and timestamps, every error class, rotation, decimation, pacing, loop, prefetch."""
+"""vision.capture: frames and timestamps, every error class, rotation.
+
+Decimation, pacing, loop and prefetch (vision.capture_stages) are in test_capture_stages.py.
+"""
 
 from __future__ import annotations
 
 import itertools
 import logging
-import threading
 from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
 from factories_video import (
-    FakeClock,
     bad_directory,
     bad_empty,
     bad_jpeg,
@@ -43,10 +44,6 @@ def square_left_edge(img: np.ndarray) -> int:
     """Column where the white square starts (red marker excluded: it has no green)."""
     white = img[..., 1] > 128
     return int(np.flatnonzero(white.any(axis=0))[0])
-
-
-def prefetch_threads() -> list[threading.Thread]:
-    return [t for t in threading.enumerate() if t.name == "formcheck-capture-prefetch"]
 
 
 # --------------------------------------------------------------------------- basic reading
@@ -179,100 +176,6 @@ def test_rotation_metadata_gives_upright_images(tmp_path: Path, ccw: int, cw: in
     assert np.abs(reference.astype(int) - frame.image.astype(int)).mean() < 3
 
 
-# --------------------------------------------------------------------------- target_fps
-@pytest.mark.parametrize("fps,target,expected", [
-    (60, 30, list(range(0, 24, 2))),
-    (30, 20, [0, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18, 20, 21, 23]),
-    (30, 30, list(range(24))),
-    (30, 60, list(range(24))),
-    (30, 10, list(range(0, 24, 3))),
-])
-def test_target_fps_drops_frames_evenly_keeping_indices_and_times(tmp_path: Path, fps, target, expected) -> None:
-    path = make_clip(tmp_path / "c.mp4", n=24, fps=fps)
-    with open_video(path) as full:
-        times = {f.index: f.t_ms for f in full}
-    with open_video(path, target_fps=target) as video:
-        frames = list(video)
-    assert [f.index for f in frames] == expected
-    assert [f.t_ms for f in frames] == [times[i] for i in expected]
-
-
-# --------------------------------------------------------------------------- pace
-def test_pace_fast_consumer_gets_every_frame_never_early(tmp_path: Path) -> None:
-    clock = FakeClock()
-    path = make_clip(tmp_path / "c.mp4", n=10, fps=10)
-    with open_video(path, pace=True, clock=clock, sleep=clock.sleep) as video:
-        start = None
-        got = []
-        for f in video:
-            start = clock.now if start is None else start
-            assert f.t_ms / 1000 <= clock.now - start + 1e-6  # never ahead of real time
-            got.append(f.index)
-    assert got == list(range(10))
-    assert video.dropped_frames == 0
-    assert sum(clock.slept) == pytest.approx(0.9, abs=0.01)
-
-
-def test_pace_slow_consumer_skips_to_newest_due_frame(tmp_path: Path) -> None:
-    clock = FakeClock()
-    path = make_clip(tmp_path / "c.mp4", n=10, fps=10)
-    got = []
-    with open_video(path, pace=True, clock=clock, sleep=clock.sleep) as video:
-        start = clock.now
-        for f in video:
-            elapsed = clock.now - start
-            assert f.t_ms / 1000 <= elapsed + 1e-6                # not early
-            assert f.t_ms / 1000 > elapsed - 0.1 - 1e-6           # and the newest frame due (< 1 frame old)
-            got.append(f.index)
-            clock.advance(0.25)  # inference slower than the 10 fps source
-    assert got == [0, 2, 5, 7, 9]
-    assert video.dropped_frames == 5
-    assert clock.slept == []
-
-
-def test_pace_with_target_fps(tmp_path: Path) -> None:
-    clock = FakeClock()
-    path = make_clip(tmp_path / "c.mp4", n=12, fps=30)
-    with open_video(path, pace=True, target_fps=10, clock=clock, sleep=clock.sleep) as video:
-        assert [f.index for f in video] == [0, 3, 6, 9]
-    assert sum(clock.slept) == pytest.approx(0.3, abs=0.01)
-
-
-# --------------------------------------------------------------------------- loop and prefetch
-def test_loop_restarts_with_increasing_index_and_time(tmp_path: Path) -> None:
-    path = make_clip(tmp_path / "c.mp4", n=10, fps=20)
-    with open_video(path, loop=True) as video:
-        frames = [next(video) for _ in range(25)]
-    assert [f.index for f in frames] == list(range(25))
-    t = [f.t_ms for f in frames]
-    assert all(b > a for a, b in itertools.pairwise(t))
-    assert t[10] - t[9] == pytest.approx(50, abs=1)  # one frame interval across the seam
-    assert np.array_equal(frames[10].image, frames[0].image)
-    assert np.array_equal(frames[23].image, frames[3].image)
-
-
-@pytest.mark.parametrize("depth", [1, 3])
-def test_prefetch_gives_same_frames_and_stops_its_thread(tmp_path: Path, depth: int) -> None:
-    path = make_clip(tmp_path / "c.mp4", n=15)
-    with open_video(path) as plain:
-        expected = [(f.index, f.t_ms, f.image) for f in plain]
-    with open_video(path, prefetch=depth) as video:
-        got = [(f.index, f.t_ms, f.image) for f in video]
-    assert [g[:2] for g in got] == [e[:2] for e in expected]
-    assert all(np.array_equal(g[2], e[2]) for g, e in zip(got, expected, strict=True))
-    assert prefetch_threads() == []
-
-
-def test_prefetch_thread_stops_when_consumer_breaks_early(tmp_path: Path) -> None:
-    path = make_clip(tmp_path / "c.mp4", n=30)
-    with open_video(path, prefetch=2, loop=True) as video:
-        for f in video:
-            if f.index == 3:
-                break
-        assert prefetch_threads()
-    assert prefetch_threads() == []
-
-
 # --------------------------------------------------------------------------- shared sample
 @pytest.mark.skipif(not SHARED_SAMPLE.exists(), reason=f"needs {SHARED_SAMPLE}")
 def test_shared_portrait_sample() -> None:
@@ -282,15 +185,3 @@ def test_shared_portrait_sample() -> None:
         frames = list(video)
     assert len(frames) == 50
     assert frames[0].image.shape == (1920, 1080, 3)
-
-
-
-def test_forgotten_source_stops_its_prefetch_thread(tmp_path: Path) -> None:
-    import gc
-
-    video = open_video(make_clip(tmp_path / "c.mp4", n=30), prefetch=2, loop=True)
-    next(video)
-    assert prefetch_threads()
-    del video
-    gc.collect()
-    assert prefetch_threads() == []

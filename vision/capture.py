@@ -9,18 +9,18 @@ upright). Cameras and stream URLs use ``cv2.VideoCapture``. Every frame carries 
 *source* index and a strictly increasing ``t_ms``: stream PTS for files (falling back to
 ``index / fps``), a monotonic clock for live sources.
 
-Pipeline inside a :class:`VideoSource`::
+Pipeline inside a :class:`VideoSource` (the generic stages are in :mod:`vision.capture_stages`)::
 
     backend (decode) -> loop -> target_fps decimation -> [prefetch thread] -> pace -> Frame
+
+This module holds the error classes, the PyAV file and OpenCV camera/stream backends,
+:class:`VideoSource` and :func:`open_video`.
 """
 
 from __future__ import annotations
 
 import logging
-import math
 import os
-import queue
-import threading
 import time
 from collections.abc import Callable, Generator, Iterator
 from pathlib import Path
@@ -30,6 +30,7 @@ import av
 import cv2
 import numpy as np
 
+from vision.capture_stages import Prefetcher, decimated, looped, paced, to_frames
 from vision.frame import Frame
 
 logger = logging.getLogger(__name__)
@@ -254,120 +255,6 @@ class _CvBackend:
         self._cap.release()
 
 
-# --------------------------------------------------------------------------- stages
-def _looped(backend: Any, loop: bool) -> Iterator[_Raw]:
-    """Pass through the backend's frames; with ``loop`` restart at the end, continuing index and time."""
-    index_offset, t_offset = 0, 0.0
-    while True:
-        last: _Raw | None = None
-        for raw in backend.frames():
-            raw.index += index_offset
-            raw.t_s += t_offset
-            last = raw
-            yield raw
-        if not loop or last is None:
-            return
-        index_offset, t_offset = last.index + 1, last.t_s + 1.0 / backend.fps
-        backend.reopen()
-
-
-def _decimated(items: Iterator[_Raw], target_fps: float | None, source_fps: float) -> Iterator[_Raw]:
-    """Keep the first frame of each ``1/target_fps`` time slot: 60 -> 30 keeps every other frame."""
-    if target_fps is None or target_fps >= source_fps * 0.999:
-        yield from items
-        return
-    eps = 0.25 / source_fps  # absorbs rounding of timestamps that sit exactly on a slot edge
-    last_slot: int | None = None
-    for raw in items:
-        slot = math.floor((raw.t_s + eps) * target_fps)
-        if last_slot is None or slot > last_slot:
-            last_slot = slot
-            yield raw
-
-
-def _paced(
-    items: Iterator[_Raw], clock: Callable[[], float], sleep: Callable[[float], None], dropped: Callable[[], None]
-) -> Iterator[_Raw]:
-    """Deliver at media speed like a camera: wait for frames that are early, and when the
-    consumer is late skip to the newest frame already due (so latency stays bounded)."""
-    it = iter(items)
-    first = next(it, None)
-    if first is None:
-        return
-    wall0, media0 = clock(), first.t_s
-    yield first
-    pending: _Raw | None = None
-    while True:
-        cur = pending if pending is not None else next(it, None)
-        pending = None
-        if cur is None:
-            return
-        wait = wall0 + (cur.t_s - media0) - clock()
-        if wait > 0:
-            sleep(wait)
-        else:
-            for nxt in it:
-                if wall0 + (nxt.t_s - media0) <= clock():
-                    dropped()
-                    cur = nxt
-                else:
-                    pending = nxt
-                    break
-        yield cur
-
-
-class _Prefetcher:
-    """Decode (and convert to BGR) up to ``depth`` frames ahead in a background thread."""
-
-    def __init__(self, items: Iterator[_Raw], depth: int) -> None:
-        self._items = items
-        self._q: queue.Queue[tuple[str, Any]] = queue.Queue(maxsize=depth)
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="formcheck-capture-prefetch", daemon=True)
-        self._thread.start()
-
-    def _put(self, msg: tuple[str, Any]) -> bool:
-        while not self._stop.is_set():
-            try:
-                self._q.put(msg, timeout=0.05)
-                return True
-            except queue.Full:
-                continue
-        return False
-
-    def _run(self) -> None:
-        try:
-            for raw in self._items:
-                raw.image()
-                if not self._put(("frame", raw)):
-                    return
-            self._put(("end", None))
-        except BaseException as e:  # handed to the consumer thread
-            self._put(("error", e))
-
-    def __iter__(self) -> Iterator[_Raw]:
-        while True:
-            kind, value = self._q.get()
-            if kind == "frame":
-                yield value
-            elif kind == "end":
-                return
-            else:
-                raise value
-
-    def close(self) -> bool:
-        """Stop and join the thread; False if it is still running (stuck in the decoder)."""
-        self._stop.set()
-        if threading.current_thread() is self._thread:  # garbage-collected from inside the thread
-            return False
-        self._thread.join(timeout=10)
-        if self._thread.is_alive():
-            logger.warning("capture prefetch thread did not stop within 10 s")
-            return False
-        getattr(self._items, "close", lambda: None)()
-        return True
-
-
 # --------------------------------------------------------------------------- public API
 class VideoSource:
     """An open video source: a context manager and an iterator of :class:`Frame`.
@@ -392,24 +279,16 @@ class VideoSource:
         self.duration_s: float | None = backend.duration_s
         self.is_live: bool = backend.live
         self.dropped_frames = 0
-        items: Iterator[_Raw] = _decimated(_looped(backend, loop), target_fps, self.fps)
-        self._prefetcher = _Prefetcher(items, prefetch) if prefetch > 0 else None
+        items: Iterator[_Raw] = decimated(looped(backend, loop), target_fps, self.fps)
+        self._prefetcher = Prefetcher(items, prefetch) if prefetch > 0 else None
         if self._prefetcher is not None:
             items = iter(self._prefetcher)
         if pace:
-            items = _paced(items, clock, sleep, self._count_drop)
-        self._gen: Generator[Frame, None, None] | None = self._frames(items)
+            items = paced(items, clock, sleep, self._count_drop)
+        self._gen: Generator[Frame, None, None] | None = to_frames(items)
 
     def _count_drop(self) -> None:
         self.dropped_frames += 1
-
-    @staticmethod
-    def _frames(items: Iterator[_Raw]) -> Generator[Frame, None, None]:
-        last = -1
-        for raw in items:
-            t_ms = max(round(raw.t_s * 1000.0), last + 1)
-            last = t_ms
-            yield Frame(index=raw.index, t_ms=t_ms, image=raw.image())
 
     def __iter__(self) -> VideoSource:
         return self
