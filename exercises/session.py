@@ -1,0 +1,433 @@
+"""Live sessions: a camera (or pushed frames) analysed in the background, one exercise per person.
+
+UI-free; the Streamlit app and the tests drive it the same way::
+
+    session = LiveSession(SessionConfig(exercise="squat", lang="de"))
+    session.start(0)                         # camera index, stream URL or file; raises CaptureError / ModelError
+    while session.running:
+        update = session.poll(timeout=0.1)   # newest LiveUpdate: annotated picture, per-person status
+    summary = session.stop()                 # SessionSummary: what was counted and why it ended
+
+Frames cross threads only through bounded queues::
+
+    capture thread ─► frames queue ─► pipeline thread ─► results queue ─► UI (poll)
+    push(image) ────┘ (browser camera)                └─► images queue ─► fetch_image() (browser camera)
+
+With a camera, a stream or a paced file the frames queue drops its *oldest* frame when the
+analysis falls behind, so the picture stays live; an unpaced file has every frame analysed.
+
+Each tracked person has an exercise (the session's default until :meth:`LiveSession.assign`)
+and an optional name (:meth:`LiveSession.set_name`); both reach the pipeline thread through a
+command queue. The session holds one :class:`~exercises.engine.ExerciseEngine` per exercise in
+use and routes each person's rows of every frame to the engine of their exercise. A live
+source that stops delivering ends the session with ``end_reason == "camera_lost"``; what was
+counted until then stays in the summary.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+
+from exercises.engine import ExerciseEngine
+from exercises.pipeline import Pipeline, PipelineConfig
+from exercises.session_types import (
+    END_CAMERA_LOST,
+    END_ERROR,
+    END_SOURCE,
+    END_STOPPED,
+    LiveUpdate,
+    PersonStatus,
+    PersonSummary,
+    SessionConfig,
+    SessionSummary,
+)
+from vision.capture import CaptureError, VideoSource, open_video
+from vision.frame import Frame
+
+log = logging.getLogger(__name__)
+
+__all__ = ["END_CAMERA_LOST", "END_ERROR", "END_SOURCE", "END_STOPPED", "LiveSession", "LiveUpdate", "PersonStatus",
+           "PersonSummary", "SessionConfig", "SessionSummary"]
+
+
+PipelineFactory = Callable[[PipelineConfig], Any]
+
+
+def _put_newest(q: queue.Queue, item: Any) -> bool:
+    """Put without waiting; when full, drop the oldest item first. True if a *frame* was dropped."""
+    dropped = False
+    while True:
+        try:
+            q.put_nowait(item)
+            return dropped
+        except queue.Full:
+            try:
+                old = q.get_nowait()
+                dropped = dropped or (isinstance(old, tuple) and old[0] == "frame")
+            except queue.Empty:
+                pass
+
+
+class LiveSession:
+    """Capture and analysis in background threads; the UI calls :meth:`poll` and :meth:`stop`."""
+
+    def __init__(self, config: SessionConfig | None = None, *, pipeline_factory: PipelineFactory | None = None,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.config = c = config or SessionConfig()
+        self._factory, self._clock = pipeline_factory or Pipeline, clock
+        self._frames: queue.Queue[tuple[str, Any]] = queue.Queue(maxsize=c.frame_queue)
+        self._results: queue.Queue[LiveUpdate] = queue.Queue(maxsize=c.result_queue)
+        self._images: queue.Queue[np.ndarray] = queue.Queue(maxsize=1)
+        self._commands: queue.Queue[tuple[str, int, str]] = queue.Queue()
+        self._stop, self._done = threading.Event(), threading.Event()
+        self._threads: list[threading.Thread] = []
+        self._source: VideoSource | None = None
+        self._pipe: Any = None
+        self._drop_when_full = True
+        self._started = False
+        self.end_reason: str | None = None
+        self.error: str | None = None
+        # Owned by the pipeline thread while it runs; read by others only after it ended.
+        self._engines: dict[str, ExerciseEngine] = {}
+        self._assign: dict[int, str] = {}
+        self._names: dict[int, str] = {}
+        self._first_seen: dict[int, int] = {}
+        self._n = self._dropped = self._t_last_ms = 0
+        self._times: deque[float] = deque()
+        self._t_first: float | None = None
+        self._t_latest = 0.0
+        self._no_person_since: int | None = None
+        # Owned by the UI thread (poll) and by the pushing thread (push, fetch_image).
+        self._last: LiveUpdate | None = None
+        self._last_poll = clock()
+        self._push_t0: float | None = None
+        self._push_index = 0
+        self._last_image: np.ndarray | None = None
+
+    # ------------------------------------------------------------------ starting
+    def start(self, source: int | str | Path, *, pace: bool = False, loop: bool = False) -> None:
+        """Open ``source`` (camera index, stream URL or video file) and start analysing.
+
+        Capture errors (:class:`~vision.capture.CaptureError`: camera unavailable, not found, not a
+        video, undecodable) and :class:`~vision.model.ModelError` are raised here, in the caller's thread.
+        """
+        self._check_fresh()
+        try:
+            src = open_video(source, pace=pace, loop=loop, target_fps=self.config.target_fps, prefetch=0)
+            try:
+                self._pipe = self._factory(self._pipeline_config())
+            except BaseException:
+                src.close()
+                raise
+        except BaseException as exc:
+            self._failed(exc)
+            raise
+        self._source, self._drop_when_full = src, src.is_live or pace
+        self._spawn("formcheck-session-capture", self._capture_loop)
+        self._spawn("formcheck-session-pipeline", self._pipeline_loop)
+
+    def start_external(self) -> None:
+        """Start without a source of our own: frames arrive through :meth:`push` (the browser's camera)."""
+        self._check_fresh()
+        try:
+            self._pipe = self._factory(self._pipeline_config())
+        except BaseException as exc:
+            self._failed(exc)
+            raise
+        self._spawn("formcheck-session-pipeline", self._pipeline_loop)
+
+    def _check_fresh(self) -> None:
+        if self._started:
+            raise RuntimeError("a LiveSession can be started once; create a new one")
+        self._started = True
+        self._last_poll = self._clock()
+
+    def _failed(self, exc: BaseException) -> None:
+        self.error, self.end_reason = f"{type(exc).__name__}: {exc}", END_ERROR
+        self._done.set()
+
+    def _pipeline_config(self) -> PipelineConfig:
+        c = self.config  # the pipeline finds and tracks people; the session's engines do the checking
+        return PipelineConfig(people=c.people, model=c.model, exercise=None, lang=c.lang, draw=False)
+
+    def _spawn(self, name: str, target: Callable[[], None]) -> None:
+        t = threading.Thread(target=target, name=name, daemon=True)
+        self._threads.append(t)
+        t.start()
+
+    # ------------------------------------------------------------------ state
+    @property
+    def started(self) -> bool:
+        """:meth:`start` or :meth:`start_external` was called."""
+        return self._started
+
+    @property
+    def running(self) -> bool:
+        """Started and not yet ended."""
+        return self._started and not self._done.is_set()
+
+    @property
+    def finished(self) -> bool:
+        """Ended: stopped, source ended, camera lost or failed."""
+        return self._done.is_set()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Block until the session has ended; False on timeout."""
+        return self._done.wait(timeout)
+
+    # ------------------------------------------------------------------ UI side
+    def poll(self, timeout: float | None = None) -> LiveUpdate | None:
+        """The newest update (older ones are skipped), or the previous one if nothing new arrived
+        (within ``timeout`` seconds). Call from one thread, the UI."""
+        newest = None
+        try:
+            newest = self._results.get(timeout=timeout) if timeout else self._results.get_nowait()
+            while True:
+                newest = self._results.get_nowait()
+        except queue.Empty:
+            pass
+        self._last = newest or self._last
+        self._last_poll = self._clock()
+        return self._last
+
+    def set_name(self, track_id: int, name: str) -> None:
+        """Show ``name`` for this person (tile, picture, summary); an empty name removes it."""
+        self._commands.put(("name", int(track_id), name.strip()))
+
+    def assign(self, track_id: int, exercise: str) -> None:
+        """Check this person for ``exercise`` from now on; what was counted before stays with the old one.
+
+        An unknown exercise raises :class:`~exercises.definition.DefinitionError` here.
+        """
+        from exercises.definition import load_exercise
+
+        load_exercise(exercise)
+        self._commands.put(("assign", int(track_id), exercise))
+
+    def exercise_of(self, track_id: int) -> str:
+        """The exercise this person is checked for."""
+        return self._assign.get(int(track_id), self.config.exercise)
+
+    # ------------------------------------------------------------------ push side (browser camera)
+    def push(self, image: np.ndarray, t_ms: int | None = None, *, wait: bool = False) -> bool:
+        """Hand one BGR frame to the analysis. If it is busy the oldest waiting frame is dropped
+        (with ``wait``: wait for room instead). False once the session has ended. One thread only."""
+        if self._stop.is_set() or self._done.is_set():
+            return False
+        now = self._clock()
+        self._push_t0 = now if self._push_t0 is None else self._push_t0
+        t = round((now - self._push_t0) * 1000) if t_ms is None else int(t_ms)
+        self._offer(("frame", Frame(index=self._push_index, t_ms=t, image=image)), block=wait)
+        self._push_index += 1
+        return True
+
+    def fetch_image(self) -> np.ndarray | None:
+        """The newest annotated picture for the pushing thread (the last one again if none is new)."""
+        try:
+            self._last_image = self._images.get_nowait()
+        except queue.Empty:
+            pass
+        return self._last_image
+
+    def end_external(self) -> None:
+        """The pushed stream ended (the browser stopped its camera)."""
+        _put_newest(self._frames, ("end", END_SOURCE))
+
+    # ------------------------------------------------------------------ stopping
+    def stop(self, timeout: float = 10.0) -> SessionSummary:
+        """Stop capture and analysis, join the threads and return the summary. Idempotent."""
+        if self._started and not self._done.is_set():
+            self._stop.set()
+            self._dropped += _put_newest(self._frames, ("end", END_STOPPED))
+        for t in self._threads:
+            t.join(timeout)
+            if t.is_alive():
+                log.warning("%s did not stop within %.0f s", t.name, timeout)
+        if self._source is not None:
+            self._source.close()
+        self._done.set()
+        return self.summary()
+
+    def __enter__(self) -> LiveSession:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # ------------------------------------------------------------------ threads
+    def _offer(self, item: tuple[str, Any], block: bool | None = None) -> None:
+        """Into the frames queue: when full, drop the oldest frame, or (``block``; default for unpaced
+        files) wait for room until the session stops."""
+        if not ((not self._drop_when_full) if block is None else block):
+            self._dropped += _put_newest(self._frames, item)
+            return
+        while not (self._stop.is_set() or self._done.is_set()):
+            try:
+                self._frames.put(item, timeout=0.1)
+                return
+            except queue.Full:
+                continue
+
+    def _capture_loop(self) -> None:
+        src = self._source
+        assert src is not None
+        reason = END_SOURCE
+        try:
+            for frame in src:
+                if self._stop.is_set():
+                    return
+                self._offer(("frame", frame))
+            reason = END_CAMERA_LOST if src.is_live else END_SOURCE
+        except Exception as exc:  # a broken camera or file: keep what was counted, say what happened
+            log.warning("capture ended: %s", exc, exc_info=not isinstance(exc, CaptureError))
+            self.error = f"{type(exc).__name__}: {exc}"
+            reason = END_CAMERA_LOST if src.is_live else END_ERROR
+        finally:
+            src.close()
+        self._offer(("end", reason))  # behind the last frame
+
+    def _pipeline_loop(self) -> None:
+        reason = END_STOPPED
+        try:
+            while not self._abandoned():
+                try:
+                    kind, value = self._frames.get(timeout=0.2)
+                except queue.Empty:
+                    if self._stop.is_set():
+                        break
+                    continue
+                if kind == "end":
+                    reason = value
+                    break
+                self._apply_commands()
+                update = self._analyse(value)
+                _put_newest(self._results, update)
+                if update.image is not None:
+                    _put_newest(self._images, update.image)
+        except Exception as exc:
+            log.exception("live analysis failed")
+            self.error, reason = f"{type(exc).__name__}: {exc}", END_ERROR
+        finally:
+            try:
+                for eng in self._engines.values():
+                    eng.finish(self._t_last_ms)
+                if self._pipe is not None:
+                    self._pipe.close()
+            except Exception:
+                log.exception("finishing the live session failed")
+            self.end_reason = reason
+            self._done.set()
+
+    def _abandoned(self) -> bool:
+        limit = self.config.idle_timeout_s
+        if limit is not None and self._clock() - self._last_poll > limit:
+            log.info("nobody looked at the live session for %.0f s: stopping it", limit)
+            self._stop.set()
+            return True
+        return False
+
+    def _apply_commands(self) -> None:
+        while True:
+            try:
+                cmd, tid, value = self._commands.get_nowait()
+            except queue.Empty:
+                return
+            if cmd == "assign":
+                self._assign[tid] = value
+            elif value:
+                self._names[tid] = value
+            else:
+                self._names.pop(tid, None)
+
+    def _engine(self, exercise: str) -> ExerciseEngine:
+        if exercise not in self._engines:
+            c = self.config
+            self._engines[exercise] = ExerciseEngine(exercise, lang=c.lang, profiles=c.profile, live=True)
+        return self._engines[exercise]
+
+    def _analyse(self, frame: Frame) -> LiveUpdate:
+        tracked: Frame = self._pipe.step(frame).frame
+        now = self._clock()
+        self._n += 1
+        self._t_first = now if self._t_first is None else self._t_first
+        self._t_last_ms = tracked.t_ms
+        rows: dict[str, list[int]] = {}
+        for row, tid in enumerate(int(t) for t in tracked.track_id):
+            if tid >= 0:
+                self._first_seen.setdefault(tid, self._n)
+                rows.setdefault(self.exercise_of(tid), []).append(row)
+        events: list[Any] = []
+        for ex in sorted(set(rows) | {self.config.exercise}):  # every engine sees time pass
+            events += self._engine(ex).update(tracked.select(rows.get(ex, []))) or []
+        visible = {int(t) for t in tracked.track_id if int(t) >= 0}
+        overlays = {tid: self._overlay(tid) for tid in self._first_seen}
+        people = sorted((PersonStatus(tid, self._names.get(tid, ""), self.exercise_of(tid), ov, tid in visible)
+                         for tid, ov in overlays.items()), key=lambda p: (not p.visible, self._first_seen[p.track_id]))
+        if visible:
+            self._no_person_since = None
+        elif self._no_person_since is None:
+            self._no_person_since = tracked.t_ms
+        away_s = 0.0 if self._no_person_since is None else (tracked.t_ms - self._no_person_since) / 1000.0
+        image = self._draw(tracked, {tid: overlays[tid] for tid in visible}) if self.config.draw else None
+        return LiveUpdate(index=tracked.index, t_ms=tracked.t_ms, image=image, people=tuple(people),
+                          events=tuple(events), num_people=len(visible), no_person_s=away_s, fps=self._rate(now),
+                          frames=self._n, dropped=self._dropped)
+
+    def _overlay(self, tid: int) -> dict[str, Any]:
+        ov = dict(self._engine(self.exercise_of(tid)).overlay(tid))
+        if self._names.get(tid):
+            ov["lines"] = [self._names[tid], *ov.get("lines", [])]
+        return ov
+
+    def _rate(self, now: float) -> float:
+        """Frames analysed per second over about the last two seconds."""
+        hist = self._times
+        hist.append(now)
+        while len(hist) > 2 and now - hist[0] > 2.0:
+            hist.popleft()
+        self._t_latest = now
+        return (len(hist) - 1) / (hist[-1] - hist[0]) if hist[-1] > hist[0] else 0.0
+
+    def _draw(self, frame: Frame, overlays: dict[int, dict[str, Any]]) -> np.ndarray | None:
+        from exercises.overlay import render
+
+        if frame.image.size == 0:
+            return None
+        # Nobody in the picture: the plain picture (the page says why nothing is counted).
+        image = render(frame, overlays) if frame.num_people else frame.image.copy()
+        w = self.config.image_width
+        if w and image.shape[1] > w:
+            image = cv2.resize(image, (w, round(image.shape[0] * w / image.shape[1])), interpolation=cv2.INTER_AREA)
+        return image
+
+    # ------------------------------------------------------------------ summary
+    def summary(self) -> SessionSummary:
+        """What was counted: per person and exercise (filled in once the session has ended)."""
+        from exercises.report import build_report
+
+        ended = self._done.is_set() and not any(t.is_alive() for t in self._threads)
+        if ended:
+            self._apply_commands()  # names given after the last frame
+        people: list[PersonSummary] = []
+        reports: dict[str, dict[str, Any]] = {}
+        dur = self._t_last_ms / 1000.0
+        for ex_id, eng in sorted(self._engines.items()) if ended else ():
+            rep = reports[ex_id] = build_report(eng, video="live", fps=self._n / dur if dur > 0 else 0.0,
+                                                frames=self._n, duration_s=dur)
+            people += [PersonSummary(p["id"], self._names.get(p["id"], ""), ex_id, rep["exercise_name"], rep["kind"],
+                                     p["reps"], p["hold_s"], tuple(p["rep_events"]), tuple(p["feedback"]))
+                       for p in rep["people"]]
+        wall = self._t_latest - self._t_first if ended and self._t_first is not None else 0.0
+        return SessionSummary(end_reason=self.end_reason, error=self.error, frames=self._n, dropped=self._dropped,
+                              duration_s=round(dur, 3), fps=round((self._n - 1) / wall, 2) if wall > 0 else 0.0,
+                              people=tuple(people), reports=reports)
