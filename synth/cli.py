@@ -107,8 +107,9 @@ def run(args: argparse.Namespace) -> int:
         t0 = time.perf_counter()
         header = write_clip(spec, video, video.with_suffix(".json"), workers=args.workers)
         dt = time.perf_counter() - t0
-        log.info("%s: %d frames %dx%d in %.1f s (%.3f s/frame)", video, header["n_frames"], *spec.size, dt,
-                 dt / header["n_frames"])
+        sys.stdout.write(f"{video}  {header['n_frames']} frames {spec.size[0]}x{spec.size[1]} @ {spec.fps} fps, "
+                         f"view {spec.view}, faults {format_faults(main.faults) or 'none'}  "
+                         f"({dt:.1f} s, {dt / header['n_frames']:.3f} s/frame) + {video.with_suffix('.json').name}\n")
         rows.append(label_row(video.name, header))
     labels = args.labels or (args.out_dir / "labels.csv" if len(jobs) > 1 else None)
     if labels is not None:

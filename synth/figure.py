@@ -129,6 +129,9 @@ def figure_parts(pose: Pose, app: Appearance, owner: int = 0) -> Parts:
     cap(P["neck"] - trot[:, 1] * 0.015 * H, P["head"] - hrot[:, 1] * 0.035 * H, S.r("neck"), skin)
     parts.ellipsoid(P["head"], hrot, (S.r("head_x"), S.r("head_y"), S.r("head_z")), skin,
                     paint=_head_painter(app), owner=owner)
+    # jaw and chin: without them an ellipsoid head reads as tilted back in profile
+    parts.ellipsoid(P["head"] + hrot @ np.array([0.0, -0.036, 0.018]) * H, hrot @ rot_x(-25),
+                    (0.034 * H, 0.030 * H, 0.036 * H), skin, owner=owner)
     lms = pose.landmarks()
     nose = lms[0] - hrot[:, 2] * 0.008 * H
     parts.ellipsoid(nose, hrot @ rot_x(-20), (0.0075 * H, 0.013 * H, 0.009 * H), skin, owner=owner)
@@ -149,9 +152,10 @@ def figure_parts(pose: Pose, app: Appearance, owner: int = 0) -> Parts:
     for s in ("l", "r"):
         sh, el, wr = P[f"{s}_shoulder"], P[f"{s}_elbow"], P[f"{s}_wrist"]
         parts.ellipsoid(sh, trot, (S.r("upper_arm") * 1.35,) * 3, shoulder_col, owner=owner)
-        cap(sh, el, S.r("upper_arm"), shirt, color2=skin, split=sleeve)
-        cap(el, wr, (S.r("forearm") + S.r("wrist")) / 2, shirt if sleeve > 1 else skin,
-            color2=skin, split=0.92 if sleeve > 1 else 2.0)
+        parts.cone(sh, el, S.r("upper_arm") * 1.05, S.r("elbow") * 1.05, shirt, color2=skin, split=sleeve,
+                   owner=owner)
+        parts.cone(el, wr, S.r("forearm") * 1.05, S.r("wrist"), shirt if sleeve > 1 else skin, color2=skin,
+                   split=0.92 if sleeve > 1 else 2.0, owner=owner)
         hr = F[f"{s}_hand"]
         parts.ellipsoid(wr + hr[:, 1] * -0.04 * H, hr, (0.012 * H, 0.042 * H, 0.025 * H), skin, owner=owner)
         thumb = lms[21] if s == "l" else lms[22]
@@ -161,10 +165,11 @@ def figure_parts(pose: Pose, app: Appearance, owner: int = 0) -> Parts:
     leg_skin = bottom if pants else skin
     for s in ("l", "r"):
         hip, kn, an = P[f"{s}_hip"], P[f"{s}_knee"], P[f"{s}_ankle"]
-        cap(hip, hip + 0.55 * (kn - hip), S.r("thigh"), bottom, color2=leg_skin, split=0.42 / 0.55)
-        cap(hip, kn, S.r("knee") * 1.4, bottom, color2=leg_skin, split=0.42)
-        cap(kn, kn + 0.6 * (an - kn), S.r("shank"), leg_skin)
-        cap(kn, an, S.r("ankle") * 1.25, leg_skin, color2=leg_skin if pants else socks, split=0.88)
+        parts.cone(hip, kn, S.r("thigh"), S.r("knee") * 1.25, bottom, color2=leg_skin, split=0.42, owner=owner)
+        calf = kn + 0.33 * (an - kn)
+        parts.cone(kn, calf, S.r("knee") * 1.15, S.r("shank") * 1.05, leg_skin, owner=owner)
+        parts.cone(calf, an, S.r("shank") * 1.05, S.r("ankle") * 1.2, leg_skin,
+                   color2=leg_skin if pants else socks, split=0.82, owner=owner)
         fr = F[f"{s}_foot"]
         a = an + fr @ np.array([0, -0.5 * S.ankle_h, -S.heel_back + 0.022 * H])
         b = an + fr @ np.array([0, -0.5 * S.ankle_h, S.foot_fwd - 0.022 * H])

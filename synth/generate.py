@@ -145,6 +145,9 @@ class ClipRenderer:
             room = replace(room, mats=room.mats + tuple(self._mat(k) for k, p in enumerate(spec.people)
                                                         if exercises.get(p.exercise).lying))
         self.background = render_room(self.camera, self.rays, room, self.light, centre)
+        lum = (self.background.ambient + self.background.direct) @ np.array([0.2126, 0.7152, 0.0722])
+        #: auto-exposure, as a camera would: the room's 98th luminance percentile shows at ~90 % white
+        self.exposure = float(np.clip(0.78 / max(np.percentile(lum, 98), 1e-6), 0.4, 2.5))
 
     def _mat(self, k: int) -> tuple:
         """An exercise mat under person ``k``'s whole motion, aligned with their heading."""
@@ -180,7 +183,7 @@ class ClipRenderer:
         for k, (p, seq) in enumerate(zip(spec.people, self.poses, strict=True)):
             parts.extend(figure_parts(seq[i], p.appearance, owner=k))
         lin_img, _, depth = render(cam, self.rays, parts, self.light, self.background)
-        img = np.clip(lin_img, 0, 1) ** (1 / 2.2) * 255
+        img = np.clip(lin_img * self.exposure, 0, 1) ** (1 / 2.2) * 255
         if spec.blur > 0:
             img = cv2.GaussianBlur(img, (0, 0), spec.blur)
         if spec.noise > 0:
@@ -293,40 +296,46 @@ def random_clip(exercise: str, seed: int, *, view: str | None = None, reps: int 
                 hold_s: float | None = None, faults: dict[int, list[str]] | None = None, fps: int | None = None,
                 size: tuple[int, int] | None = None, people: int = 1, noise: float | None = None,
                 crf: int | None = None, crossing: bool = False) -> ClipSpec:
-    """A clip of ``exercise`` with every unspecified property drawn from ``default_rng(seed)``."""
-    rng = np.random.default_rng(seed)
+    """A clip of ``exercise`` with every unspecified property drawn from the seed.
+
+    Separate random streams (``default_rng([seed, k])``) draw the people, the room and
+    light, and the camera, so the same seed shows the same person in every view.
+    """
+    who, where, cam = (np.random.default_rng([seed, k]) for k in (1, 2, 3))
     model = exercises.get(exercise)
-    view = view or str(rng.choice(list(VIEWS)))
+    view = view or str(cam.choice(list(VIEWS)))
     if view not in VIEWS:
         raise ValueError(f"view must be one of {', '.join(VIEWS)}, got {view!r}")
-    flip = 1.0 if view == "front" else float(rng.choice([-1.0, 1.0]))
-    azimuth = VIEWS[view] * flip + float(rng.uniform(-6, 6))
-    persons = [_random_person(rng, exercise, reps, hold_s, faults or {})]
+    flip = 1.0 if view == "front" else float(cam.choice([-1.0, 1.0]))
+    azimuth = VIEWS[view] * flip + float(cam.uniform(-6, 6))
+    persons = [_random_person(who, exercise, reps, hold_s, faults or {})]
     h0 = persons[0].heading
     cam_dir = rot_y(h0 + azimuth) @ np.array([0.0, 0.0, 1.0])
     lateral = np.cross([0.0, 1.0, 0.0], cam_dir)
     for k in range(1, people):
-        other = str(rng.choice(exercises.ENGINE_EXERCISES))
+        other = str(who.choice(exercises.ENGINE_EXERCISES))
         off = ((k + 1) // 2) * 1.5 * (1 if k % 2 else -1)
-        xz = lateral * off + cam_dir * float(rng.uniform(-0.8, 0.4))
-        persons.append(replace(_random_person(rng, other, None, None, {}), position=(float(xz[0]), float(xz[2])),
-                               delay_s=float(rng.uniform(0, 1.0))))
+        xz = lateral * off + cam_dir * float(who.uniform(-0.8, 0.4))
+        persons.append(replace(_random_person(who, other, None, None, {}), position=(float(xz[0]), float(xz[2])),
+                               delay_s=float(who.uniform(0, 1.0))))
     if crossing:
         t_mid = len(timeline(persons[0], 10)) / 10 / 2
-        walker = _random_person(rng, "walk", None, 2 * t_mid + 1, {})
+        walker = _random_person(who, "walk", None, 2 * t_mid + 1, {})
         walk_dir = -lateral
-        xz = cam_dir * float(rng.choice([0.9, -1.2])) - walk_dir * walker.speed * t_mid
+        xz = cam_dir * float(who.choice([0.9, -1.2])) - walk_dir * walker.speed * t_mid
         persons.append(replace(walker, heading=float(np.degrees(np.arctan2(walk_dir[0], walk_dir[2]))),
                                position=(float(xz[0]), float(xz[2]))))
     lying = model.lying
     return ClipSpec(
-        people=tuple(persons), azimuth=azimuth, view=view, fps=fps or int(rng.choice([25, 30, 30, 60])),
-        size=size or (480, 360), camera_height=float(rng.uniform(0.45, 1.2) if lying else rng.uniform(0.7, 1.6)),
-        fill=float(rng.uniform(0.55, 0.8)), vfov=float(rng.uniform(42, 62)), room=random_room(rng),
-        light=(float(rng.uniform(-180, 180)), float(rng.uniform(35, 70)), float(rng.uniform(0.8, 1.25)),
-               float(rng.uniform(-1, 1)), float(rng.uniform(0.35, 0.6))),
-        noise=float(rng.choice([0.0, 0.0, 2.0, 4.0])) if noise is None else noise,
-        crf=int(rng.choice([20, 23, 28])) if crf is None else crf, seed=seed)
+        people=tuple(persons), azimuth=azimuth, view=view, fps=fps or int(cam.choice([25, 30, 30, 60])),
+        size=size or (480, 360), camera_height=float(cam.uniform(0.45, 1.2) if lying else cam.uniform(0.7, 1.6)),
+        fill=float(cam.uniform(0.55, 0.8)), vfov=float(cam.uniform(42, 62)), room=random_room(where),
+        light=(float(where.uniform(-180, 180)), float(where.uniform(35, 70)), float(where.uniform(0.8, 1.25)),
+               float(where.uniform(-1, 1)), float(where.uniform(0.35, 0.6))),
+        mat=tuple(float(c) for c in where.choice([(0.25, 0.45, 0.55), (0.55, 0.25, 0.35), (0.2, 0.2, 0.22),
+                                                  (0.45, 0.55, 0.3)])),
+        noise=float(cam.choice([0.0, 0.0, 2.0, 4.0])) if noise is None else noise,
+        crf=int(cam.choice([20, 23, 28])) if crf is None else crf, seed=seed)
 
 
 def _random_person(rng: np.random.Generator, exercise: str, reps: int | None, hold_s: float | None,

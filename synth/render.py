@@ -1,9 +1,10 @@
 """Vectorised ray caster for the synthetic figures.
 
-Every body part is an *affine capsule*: a unit-radius capsule along local ``y`` from
-``0`` to ``length``, mapped to the world by a rotation and per-axis radii, so one
-exact ray test covers round limbs, elliptic torsos, ellipsoids (length 0) and,
-with ``kind=BOX``, boxes.  Rays are cast only through each part's screen bounding
+Body parts are *affine capsules*: a unit-radius capsule along local ``y`` from ``0``
+to ``length``, mapped to the world by a rotation and per-axis radii, so one exact
+ray test covers elliptic torsos, ellipsoids (length 0) and, with ``kind=BOX``,
+boxes; limbs are *round cones* (two spheres and the cone tangent to both), so they
+taper smoothly from hip to knee or elbow to wrist.  Rays are cast only through each part's screen bounding
 box; a z-buffer keeps the nearest hit.  Shadows come from a shadow map rendered
 with the same ray test from the light's direction (orthographic), filtered for
 soft edges.  The static room is rendered once per clip (:mod:`synth.scene`).
@@ -18,7 +19,7 @@ import numpy as np
 
 from synth.camera import Camera
 
-CAPSULE, BOX = 0, 1
+CAPSULE, BOX, CONE = 0, 1, 2
 
 #: ``paint(local_points (K, 3), row) -> linear RGB (K, 3)``: a surface pattern in the part's local frame
 Painter = Callable[[np.ndarray, dict], np.ndarray]
@@ -66,6 +67,18 @@ class Parts:
         """An oriented box with half-extents ``half`` along the columns of ``frame``."""
         self._add(np.asarray(center, float), frame, half, 0.0, BOX, color, None, 2.0, paint, owner)
 
+    def cone(self, a: np.ndarray, b: np.ndarray, ra: float, rb: float, color: np.ndarray, *,
+             color2: np.ndarray | None = None, split: float = 2.0, owner: int = 0) -> None:
+        """A round cone from a sphere of radius ``ra`` at ``a`` to one of radius ``rb`` at ``b``."""
+        a, b = np.asarray(a, float), np.asarray(b, float)
+        if ra - rb >= np.linalg.norm(b - a):  # one sphere contains the other
+            b = a + unit_or_up(b - a) * (abs(ra - rb) + 1e-4)
+        self.rows.append(dict(
+            kind=CONE, pa=a, pb=b, ra=float(ra), rb=float(rb), length=1.0, origin=a, m=np.eye(3),
+            color=np.asarray(color, float), color2=np.asarray(color if color2 is None else color2, float),
+            split=split, paint=None, owner=owner, center=(a + b) / 2,
+            bound=float(np.linalg.norm(b - a)) / 2 + max(ra, rb)))
+
     def _add(self, origin: np.ndarray, frame: np.ndarray, radii: tuple[float, float, float], length: float,
              kind: int, color: np.ndarray, color2: np.ndarray | None, split: float,
              paint: Painter | None, owner: int) -> None:
@@ -83,12 +96,64 @@ class Parts:
         self.rows.extend(other.rows)
 
 
-def intersect(kind: int, m: np.ndarray, length: float, o_world: np.ndarray, origin: np.ndarray,
-              d_world: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def unit_or_up(v: np.ndarray) -> np.ndarray:
+    """``v`` normalised, or +y if it is zero."""
+    n = float(np.linalg.norm(v))
+    return v / n if n > 1e-12 else np.array([0.0, 1.0, 0.0])
+
+
+def _round_cone(row: dict, o_world: np.ndarray, d: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Exact ray/round-cone hits (after Inigo Quilez's ``iRoundedCone``); ``d`` must be unit length."""
+    pa, pb, ra, rb = row["pa"], row["pb"], row["ra"], row["rb"]
+    ba = pb - pa
+    oa = o_world - pa
+    ob = o_world - pb
+    if oa.ndim == 1:
+        oa, ob = np.broadcast_to(oa, d.shape), np.broadcast_to(ob, d.shape)
+    rr = ra - rb
+    m0 = float(ba @ ba)
+    m1, m2 = oa @ ba, d @ ba
+    m3 = np.einsum("ij,ij->i", d, oa)
+    m5 = np.einsum("ij,ij->i", oa, oa)
+    m6 = np.einsum("ij,ij->i", ob, d)
+    m7 = np.einsum("ij,ij->i", ob, ob)
+    d2 = m0 - rr * rr
+    k2 = d2 - m2 * m2
+    k1 = d2 * m3 - m1 * m2 + m2 * rr * ra
+    k0 = d2 * m5 - m1 * m1 + m1 * rr * ra * 2.0 - m0 * ra * ra
+    inf = np.inf
+    with np.errstate(invalid="ignore", divide="ignore"):
+        h = k1 * k1 - k0 * k2
+        tb = (-np.sqrt(h) - k1) / k2
+        y = m1 - ra * rr + tb * m2
+        body = (h >= 0) & (y > 0) & (y < d2) & (tb > 0)
+        t = np.where(body, tb, inf)
+        h1, h2 = m3 * m3 - m5 + ra * ra, m6 * m6 - m7 + rb * rb
+        t1, t2 = -m3 - np.sqrt(h1), -m6 - np.sqrt(h2)
+        use1 = ~body & (h1 > 0) & (t1 > 0) & (h >= 0)
+        t = np.where(use1, t1, t)
+        use2 = ~body & (h2 > 0) & (t2 > 0) & (t2 < t) & (h >= 0)
+        t = np.where(use2, t2, t)
+    hit = np.isfinite(t)
+    tt = np.where(hit, t, 0.0)[:, None]
+    p = oa + tt * d  # relative to pa
+    n = np.where(body[:, None], d2 * p - ba[None, :] * y[:, None], 0.0)
+    n = np.where(use1[:, None], p / ra, n)
+    n = np.where(use2[:, None], (ob + tt * d) / rb, n)
+    n /= np.maximum(np.linalg.norm(n, axis=1, keepdims=True), 1e-12)
+    axial = np.clip((p @ ba) / m0, -0.5, 1.5)
+    local = np.stack([np.zeros_like(axial), axial, np.zeros_like(axial)], axis=1)
+    return t, local, n
+
+
+def intersect(row: dict, o_world: np.ndarray, d_world: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Ray hits with one primitive: ``t`` (inf = miss), local hit point and world normal, each ``(K, …)``.
 
-    ``o_world`` is ``(3,)`` or ``(K, 3)``; ``d_world`` is ``(K, 3)`` and need not be unit.
+    ``o_world`` is ``(3,)`` or ``(K, 3)``; ``d_world`` is ``(K, 3)`` of unit rays.
     """
+    if row["kind"] == CONE:
+        return _round_cone(row, o_world, d_world)
+    kind, m, length, origin = row["kind"], row["m"], row["length"], row["origin"]
     o = (o_world - origin) @ m.T
     d = d_world @ m.T
     if o.ndim == 1:
@@ -189,8 +254,7 @@ class ShadowMap:
             ii, jj = np.meshgrid(np.arange(i0, i1), np.arange(j0, j1))
             orig = (self.u0 + (ii.ravel() + 0.5) * texel)[:, None] * u + \
                    (self.v0 + (jj.ravel() + 0.5) * texel)[:, None] * self.v + self.far * L
-            t, _, _ = intersect(r["kind"], r["m"], r["length"], orig, r["origin"],
-                                np.broadcast_to(-L, orig.shape))
+            t, _, _ = intersect(r, orig, np.broadcast_to(-L, orig.shape))
             blk = depth[j0:j1, i0:i1]
             depth[j0:j1, i0:i1] = np.minimum(blk, t.reshape(blk.shape))
         self.depth = depth
@@ -249,7 +313,7 @@ def render(cam: Camera, rays: np.ndarray, parts: Parts, light: Light, bg: Backgr
             continue
         x0, y0, x1, y1 = box
         idx = (np.arange(y0, y1)[:, None] * W + np.arange(x0, x1)[None, :]).ravel()
-        t, p, n = intersect(r["kind"], r["m"], r["length"], pos, r["origin"], flat_rays[idx])
+        t, p, n = intersect(r, pos, flat_rays[idx])
         closer = t < zbuf[idx]
         if not closer.any():
             continue

@@ -102,7 +102,7 @@ def _floor_albedo(room: Room, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         k = 0.85 + 0.25 * _noise(a, b, 0.02, seed) + 0.15 * _noise(a, b, 0.4, seed + 1)
     else:  # rubber gym floor with speckles
         k = 0.9 + 0.1 * _noise(a, b, 0.5, seed)
-        k = np.where(_hash(np.floor(a / 0.012), np.floor(b / 0.012), np.full_like(a, seed)) > 0.93, 2.2, k)
+        k = np.where(_hash(np.floor(a / 0.01), np.floor(b / 0.01), np.full_like(a, seed)) > 0.95, 1.5, k)
     return lin(np.clip(base[None, :] * k[:, None], 0, 1))
 
 

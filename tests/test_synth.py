@@ -16,7 +16,7 @@ from synth.camera import Camera
 from synth.faults import APPLICABLE, FAULT_CODES, FaultSpecError, format_faults, parse_faults
 from synth.generate import ClipRenderer, PersonSpec, pose_extras, random_clip, timeline
 from synth.motion import State, Tempo, rep_timeline
-from synth.render import CAPSULE, Parts, intersect
+from synth.render import Parts, intersect
 from synth.truth import load_truth, model_angles
 from vision.landmarks import Landmark as L
 
@@ -191,11 +191,21 @@ def test_ray_hits_a_sphere_and_a_capsule_where_expected() -> None:
     origin = np.array([0.0, 0.0, 5.0])
     dirs = np.array([[0.0, 0.0, -1.0], [2 / np.hypot(2, 5), 0.0, -5 / np.hypot(2, 5)]])
     sphere, cap = parts.rows
-    t, _, n = intersect(CAPSULE, sphere["m"], sphere["length"], origin, sphere["origin"], dirs[:1])
+    t, _, n = intersect(sphere, origin, dirs[:1])
     assert t[0] == pytest.approx(4.5)
     np.testing.assert_allclose(n[0], [0, 0, 1], atol=1e-9)
-    t, _, _ = intersect(CAPSULE, cap["m"], cap["length"], origin, cap["origin"], dirs[1:])
+    t, _, _ = intersect(cap, origin, dirs[1:])
     assert t[0] == pytest.approx(np.hypot(2, 5) - 0.25, abs=0.02)
+    # a round cone with equal radii is a capsule; with unequal radii the thick end is hit first
+    parts.cone(np.array([2.0, -1.0, 0.0]), np.array([2.0, 1.0, 0.0]), 0.25, 0.25, np.ones(3))
+    parts.cone(np.array([0.0, -1.0, 0.0]), np.array([0.0, 1.0, 0.0]), 0.4, 0.1, np.ones(3))
+    t2, _, _ = intersect(parts.rows[2], origin, dirs[1:])
+    assert t2[0] == pytest.approx(t[0], abs=1e-9)
+    down = np.array([[0.0, 0.0, -1.0]])
+    low, _, n_low = intersect(parts.rows[3], origin - np.array([0, 1.0, 0]), down)
+    high, _, _ = intersect(parts.rows[3], origin + np.array([0, 1.0, 0]), down)
+    assert low[0] == pytest.approx(5 - 0.4, abs=0.005) and high[0] == pytest.approx(5 - 0.1, abs=0.005)
+    np.testing.assert_allclose(n_low[0], [0, 0, 1], atol=1e-9)
 
 
 def _tiny_spec(seed: int, exercise: str = "squat"):
@@ -230,7 +240,8 @@ def test_truth_joints_project_onto_the_rendered_person() -> None:
     assert np.isfinite(xy).all() and (xy >= 0).all() and (xy[:, 0] < 160).all() and (xy[:, 1] < 120).all()
     assert person["visible"][L.NOSE] == 1 and person["visible"][L.LEFT_KNEE] == 1
     # the person's pixels differ from the empty room there
-    bg = (np.clip(rend.background.ambient + rend.background.direct, 0, 1) ** (1 / 2.2) * 255)[:, :, ::-1]
+    room = (rend.background.ambient + rend.background.direct) * rend.exposure
+    bg = (np.clip(room, 0, 1) ** (1 / 2.2) * 255)[:, :, ::-1]
     u, v = np.rint(xy[L.LEFT_HIP]).astype(int)
     assert np.abs(img[v, u].astype(float) - bg[v, u]).sum() > 20
 
