@@ -42,7 +42,8 @@ def _add_analyze(sub: Any) -> None:
             "With --exercise it also counts repetitions or hold time and writes report.json."
         ),
     )
-    p.add_argument("video", help="video file, stream URL, or camera index (e.g. 0)")
+    p.add_argument("video", nargs="+", help="video file, stream URL, or camera index (e.g. 0); several videos or "
+                   "a folder run as a batch, each into --out/<video name>/")
     p.add_argument("--out", type=Path, default=None, help="output folder (default: out/<video name>)")
     p.add_argument("--people", type=int, default=4, help="most people to follow at once (default 4)")
     p.add_argument("--exercise", default=None, help="exercise to check (see 'formcheck exercises')")
@@ -53,12 +54,20 @@ def _add_analyze(sub: Any) -> None:
                    "(also $FORMCHECK_MODEL)")
     p.add_argument("--target-fps", type=float, default=None, help="analyse at most this many frames per second")
     p.add_argument("--no-video", action="store_true", help="do not write the annotated video")
+    from exercises.batch import add_batch_arguments
+
+    add_batch_arguments(p)
     p.set_defaults(func=cmd_analyze)
 
 
 def cmd_analyze(args: argparse.Namespace) -> int:
     """Run the pipeline over one video and write its outputs."""
+    from exercises.batch import analyze_batch, is_batch
     from exercises.pipeline import Pipeline, PipelineConfig
+
+    if is_batch(args):
+        return analyze_batch(args)
+    args.video = args.video[0]
 
     src: str | int = int(args.video) if str(args.video).isdigit() else args.video
     out_dir: Path = args.out or Path("out") / Path(str(args.video)).stem
