@@ -23,7 +23,7 @@ def _cli(*args: str) -> subprocess.CompletedProcess[str]:
     [
         (lambda d: d / "missing.mp4", "missing.mp4"),
         (lambda d: (d / "notes.mp4").write_text("hello") and d / "notes.mp4", "notes.mp4"),
-        (lambda d: d, "not a video"),
+        (lambda d: d, "holds no videos"),  # a folder is a batch; an empty one says so
     ],
 )
 def test_bad_video_is_one_clear_line(tmp_path: Path, make, needle: str) -> None:
