@@ -28,7 +28,7 @@ Point = Landmark | tuple[Landmark, Landmark]
 
 #: Visibility below which a landmark is ignored for metrics (MediaPipe extrapolates
 #: out-of-frame points plausibly, so this is deliberately low; setup guidance is stricter).
-METRIC_MIN_VISIBILITY = 0.05
+METRIC_MIN_VISIBILITY = 0.0
 
 #: A ground point (ankles) this visible is measured; below it, its remembered position is used.
 GROUND_MIN_VISIBILITY = 0.5

@@ -98,7 +98,7 @@ def _torso(pelvis: np.ndarray, trunk_dir: np.ndarray, fwd: np.ndarray, f: Faults
     (rounded back); ``neck`` flexes the head towards ``fwd``; ``twist`` turns the shoulders."""
     left = np.cross(trunk_dir, fwd)
     left = left / np.linalg.norm(left)
-    pel_left = _rot(fwd, roll_deg) @ left
+    pel_left = _rot(np.cross(left, Y), roll_deg) @ left  # one hip higher than the other
     j = {"hip_l": pelvis + HIP_W * pel_left, "hip_r": pelvis - HIP_W * pel_left}
     mid = pelvis + 0.5 * TRUNK * trunk_dir
     upper = _rot(left, curl_deg) @ trunk_dir
@@ -275,13 +275,13 @@ def side_plank(s: float, f: Faults, side: int = 1) -> np.ndarray:
 def glute_bridge(s: float, f: Faults, side: int = 1) -> np.ndarray:
     rom = s * (1.0 - 0.6 * f.get("too_shallow", 0.0))
     sh_c = _v(0.0, 0.10, 0.60)
-    theta = 33.0 * rom
+    theta = 34.0 * rom
     pelvis = sh_c + TRUNK * _v(0.0, math.sin(math.radians(theta)), -math.cos(math.radians(theta)))
     tdir = (sh_c - pelvis) / TRUNK
-    roll = 15.0 * f.get("twisting", 0.0) * rom
-    j = _torso(pelvis, tdir, Y, f, roll_deg=roll, twist_deg=15.0 * f.get("twisting", 0.0) * rom)
+    roll = 22.0 * f.get("twisting", 0.0) * rom
+    j = _torso(pelvis, tdir, Y, f, roll_deg=roll, twist_deg=0.5 * roll)
     for sd, sgn in (("l", 1), ("r", -1)):
-        ank = _v(sgn * 0.14, ANKLE_H, -0.05)
+        ank = _v(sgn * 0.14, ANKLE_H, -0.32)
         j[f"knee_{sd}"], j[f"ankle_{sd}"] = ik(j[f"hip_{sd}"], ank, THIGH, SHANK, Y + 0.3 * Z)
         j[f"toe_dir_{sd}"] = -Z
         j[f"elbow_{sd}"] = j[f"shoulder_{sd}"] + _v(sgn * 0.05, -0.05, -UPPER_ARM)
@@ -308,11 +308,11 @@ def _reach_pose(arm_deg: float, leg_deg: float, base: dict[str, np.ndarray], arm
 
 def bird_dog(s: float, f: Faults, side: int = 1) -> np.ndarray:
     rom = s * (1.0 - 0.6 * f.get("too_shallow", 0.0))
-    pelvis = _v(0.0, 0.50 + ANKLE_H - 0.03, 0.0)
+    pelvis = _v(0.0, 0.50 + ANKLE_H - 0.03, 0.0) - 0.07 * f.get("hips_sagging", 0.0) * rom * Y
     sh_c = _v(0.0, UPPER_ARM + FOREARM + 0.03, TRUNK * 0.98)
     tdir = (sh_c - pelvis) / np.linalg.norm(sh_c - pelvis)
     tw = 22.0 * f.get("twisting", 0.0) * rom
-    j = _torso(pelvis - 0.06 * f.get("hips_sagging", 0.0) * rom * Y, tdir, -Y, f, roll_deg=tw,
+    j = _torso(pelvis, tdir, -Y, f, roll_deg=tw,
                neck_deg=45.0 * f.get("head_drop", 0.0))
     for sd, _sgn in (("l", 1), ("r", -1)):
         j[f"knee_{sd}"] = j[f"hip_{sd}"] - (j[f"hip_{sd}"][1] - 0.05) * Y
@@ -321,7 +321,10 @@ def bird_dog(s: float, f: Faults, side: int = 1) -> np.ndarray:
         j[f"wrist_{sd}"] = j[f"shoulder_{sd}"] - ARM * Y
         j[f"toe_dir_{sd}"] = -Z
     arm, leg = ("l", "r") if side > 0 else ("r", "l")
-    _reach_pose(88.0 * rom, 88.0 * rom, j, arm, leg, X, X, -Y, -Y)
+    _reach_pose(-88.0 * rom, 88.0 * rom, j, arm, leg, X, X, -Y, -Y)
+    sag = 0.07 * f.get("hips_sagging", 0.0) * rom  # the reaching leg stays up while the hips drop
+    j[f"knee_{leg}"] = j[f"knee_{leg}"] + 0.5 * sag * Y
+    j[f"ankle_{leg}"] = j[f"ankle_{leg}"] + sag * Y
     return skeleton(j)
 
 
@@ -337,7 +340,7 @@ def dead_bug(s: float, f: Faults, side: int = 1) -> np.ndarray:
         j[f"wrist_{sd}"] = j[f"shoulder_{sd}"] + ARM * Y
         j[f"toe_dir_{sd}"] = -Z
     arm, leg = ("l", "r") if side > 0 else ("r", "l")
-    _reach_pose(-80.0 * rom, 72.0 * rom, j, arm, leg, X, X, Y, Y)
+    _reach_pose(80.0 * rom, -72.0 * rom, j, arm, leg, X, X, Y, Y)
     return skeleton(j)
 
 
@@ -348,11 +351,11 @@ def superman(s: float, f: Faults, side: int = 1) -> np.ndarray:
     j = _torso(pelvis, _dir(90.0 - chest, Z), -Y, f)
     legs = 10.0 * rom
     for sd, _sgn in (("l", 1), ("r", -1)):
-        d = -_dir(90.0 + legs, Z)
+        d = -_dir(86.0 + legs, Z)
         j[f"knee_{sd}"] = j[f"hip_{sd}"] + THIGH * d
         j[f"ankle_{sd}"] = j[f"knee_{sd}"] + SHANK * d
         j[f"toe_dir_{sd}"] = -Y
-        a = _dir(90.0 - chest - 14.0 * rom, Z)
+        a = _dir(98.0 - chest - 22.0 * rom, Z)  # arms forward, hands resting on the floor
         j[f"elbow_{sd}"] = j[f"shoulder_{sd}"] + UPPER_ARM * a
         j[f"wrist_{sd}"] = j[f"shoulder_{sd}"] + ARM * a
     return skeleton(j)
