@@ -1,0 +1,147 @@
+"""Live coaching: pick an exercise, place the camera, exercise; counter, correction and praise at camera rate.
+
+Two camera sources: this computer's camera (or a stream URL) through OpenCV, or the browser's
+camera through WebRTC (works when the app runs on another machine). Either way the frames
+go through a :class:`~exercises.session.LiveSession`: capture → queue → analysis → queue → page.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from typing import Any
+
+import streamlit as st
+
+from app_pages.common import (
+    LIVE_REFRESH_S,
+    camera_guidance,
+    exercise_select,
+    labels,
+    lang,
+    model_path,
+    page_guard,
+    profile,
+    show_error,
+    t,
+)
+from app_pages.live_view import open_session, person_status, start_stop, summary_view
+from exercises.session import LiveSession, SessionConfig
+
+log = logging.getLogger("formcheck.app")
+
+
+def _config(exercise: str) -> SessionConfig:
+    return SessionConfig(exercise=exercise, lang=lang(), people=int(os.environ.get("FORMCHECK_LIVE_PEOPLE", "1")),
+                         model=model_path(), profile=profile(), idle_timeout_s=30.0)
+
+
+def _finish(key: str) -> None:
+    """Stop the session in ``st.session_state[key]`` and keep its summary for the page."""
+    session: LiveSession | None = st.session_state.pop(key, None)
+    if session is not None:
+        st.session_state["live_summary"] = session.stop()
+
+
+@st.fragment(run_every=LIVE_REFRESH_S)
+def _live_view(key: str, show_image: bool) -> None:
+    """Refreshes on its own: the newest picture and status of the running session."""
+    session: LiveSession | None = st.session_state.get(key)
+    if session is None:
+        return
+    update = session.poll()
+    if session.finished:
+        _finish(key)
+        st.rerun()
+    if update is None:
+        st.info(t("live.waiting"))
+        return
+    person = update.person()
+    if show_image:
+        col_img, col_status = st.columns([3, 2])
+        with col_img:
+            if update.image is not None:
+                st.image(update.image, channels="BGR", width="stretch")
+        with col_status:
+            person_status(person, update, key="live")
+    else:
+        person_status(person, update, key="live")
+    st.caption(t("live.fps", fps=f"{update.fps:.1f}", people=update.num_people))
+
+
+def _opencv() -> None:
+    key = "live_session"
+    running = st.session_state.get(key) is not None
+    st.text_input(t("live.camera"), value="0", help=t("live.camera_help"), key="live_camera", disabled=running)
+
+    def make() -> LiveSession:
+        return open_session(_config(st.session_state["live_exercise"]), st.session_state["live_camera"])
+
+    if start_stop("live", key, "live_summary", make):
+        _live_view(key, show_image=True)
+
+
+def _rtc_callback(session: LiveSession) -> Any:
+    """The WebRTC frame callback: hand the browser's frame to the session, return the newest annotated one."""
+    import av
+
+    def callback(frame: av.VideoFrame) -> av.VideoFrame:
+        session.push(frame.to_ndarray(format="bgr24"))
+        out = session.fetch_image()
+        return frame if out is None else av.VideoFrame.from_ndarray(out, format="bgr24")
+
+    return callback
+
+
+def _ice_servers() -> list[dict[str, Any]]:
+    """No STUN/TURN by default (nothing leaves the local network); FORMCHECK_ICE_SERVERS adds some."""
+    urls = [u.strip() for u in os.environ.get("FORMCHECK_ICE_SERVERS", "").split(",") if u.strip()]
+    return [{"urls": [u]} for u in urls]
+
+
+def _browser(exercise: str) -> None:
+    from streamlit_webrtc import WebRtcMode, webrtc_streamer
+
+    key = "live_rtc_session"
+    session: LiveSession | None = st.session_state.get(key)
+    config = _config(exercise)
+    if session is None or (not session.started and session.config != config):
+        session = st.session_state[key] = LiveSession(config)
+    names = ("start", "stop", "select_device", "media_api_not_available", "device_ask_permission",
+             "device_not_available", "device_access_denied", "turn_camera_on", "turn_camera_off",
+             "select_camera")
+    ctx = webrtc_streamer(
+        key="live-webrtc", mode=WebRtcMode.SENDRECV, video_frame_callback=_rtc_callback(session),
+        rtc_configuration={"iceServers": _ice_servers()}, media_stream_constraints={"video": True, "audio": False},
+        translations={n: t(f"webrtc.{n}") for n in names}, async_processing=True,
+    )
+    if ctx.state.playing and not session.started:
+        st.session_state.pop("live_summary", None)
+        try:
+            session.start_external()
+        except Exception as exc:
+            show_error(exc)
+            st.session_state.pop(key, None)
+            return
+    if not ctx.state.playing and session.started:
+        _finish(key)
+        return
+    if session.running:
+        _live_view(key, show_image=False)
+
+
+with page_guard():
+    st.title(t("live.title"))
+    exercise = exercise_select("live.exercise", "live_exercise")
+    with st.expander(t("live.camera_setup"), expanded=True):
+        st.markdown("\n".join(f"- {line}" for line in camera_guidance(exercise)))
+    source = st.radio(t("live.source"), ["opencv", "browser"], format_func=labels("live.source_"),
+                      horizontal=True, key="live_source")
+    st.caption(t("privacy.live"))
+    if source == "opencv":
+        _opencv()
+    else:
+        _browser(exercise)
+    summary = st.session_state.get("live_summary")
+    if summary is not None:
+        summary_view(summary, group=False, key="live-summary")
