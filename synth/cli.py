@@ -59,6 +59,7 @@ def _configure(p: argparse.ArgumentParser) -> None:
     p.add_argument("--fps", type=int, choices=(25, 30, 60), help="frame rate (default: drawn from the seed)")
     p.add_argument("--size", type=_size, default=(480, 360), help="frame size WxH (default 480x360)")
     p.add_argument("--people", type=int, default=1, help="people in the scene, each with their own exercise")
+    p.add_argument("--mixed", action="store_true", help="the other people do random exercises (default: the same)")
     p.add_argument("--crossing", action="store_true", help="add a person walking across the scene")
     p.add_argument("--noise", type=float, help="sensor noise (std. dev. in 8-bit levels)")
     p.add_argument("--crf", type=int, help="H.264 quality (lower = better, default drawn from the seed)")
@@ -98,7 +99,7 @@ def run(args: argparse.Namespace) -> int:
             return 2
         spec = random_clip(ex, seed, view=view, reps=args.reps, hold_s=args.hold, faults=faults, fps=args.fps,
                            size=args.size, people=args.people, noise=args.noise, crf=args.crf,
-                           crossing=args.crossing)
+                           crossing=args.crossing, mixed=args.mixed)
         main = spec.people[0]
         main = replace(main, tempo=args.tempo or main.tempo, depth=args.depth or main.depth)
         spec = replace(spec, people=(main, *spec.people[1:]))
@@ -118,11 +119,16 @@ def run(args: argparse.Namespace) -> int:
 
 
 def label_row(name: str, header: dict) -> dict:
-    """The labels.csv row of one clip (person 0 is the labelled exerciser)."""
+    """The labels.csv row of one clip: person 0's exercise and faults, reps/holds of everyone doing it.
+
+    ``hold_s`` is the time held *correctly* (without sagging, piking or twisting), as the
+    engine times holds; several people give ``3|3|2``-style lists; a crossing walker is not counted.
+    """
     p0 = header["people"][0]
-    counted = sum(1 for p in header["people"] if p["exercise"] != "walk")
-    return {"file": name, "exercise": p0["exercise"], "reps": p0["reps"] if p0["kind"] == "reps" else "",
-            "hold_s": p0["hold_s"] if p0["kind"] == "hold" else "", "people": counted,
+    doing = [p for p in header["people"] if p["exercise"] == p0["exercise"]]
+    reps = "|".join(str(p["reps"]) for p in doing) if p0["kind"] == "reps" else ""
+    hold = "|".join(f"{p['hold_correct_s']:g}" for p in doing) if p0["kind"] == "hold" else ""
+    return {"file": name, "exercise": p0["exercise"], "reps": reps, "hold_s": hold, "people": len(doing),
             "view": header["view"], "faults": p0["labels_faults"]}
 
 

@@ -20,7 +20,7 @@ FAULT_EFFECTS: dict[str, str] = {
     "hips_sagging": "hips below the shoulder–ankle line (hip and lumbar extension)",
     "hips_piking": "hips above the shoulder–ankle line (~30° hip flexion)",
     "twisting": "trunk rotation about its long axis (~25°) and pelvis roll",
-    "too_shallow": "range of motion cut to ~45 % of normal",
+    "too_shallow": "range of motion cut to 65 % of normal (e.g. a half squat)",
     "load_far": "box or hands ~30° of arm angle in front of the body, away from the shins",
     "jerky": "that rep is 2.5× faster, with abrupt starts and stops and a bounce at the far point",
     "head_drop": "neck flexed ~45°: the head hangs towards the floor",

@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from synth.body import BodyShape, Limb, Pose, build_pose, frame_yz, rot_x, rot_y, rot_z, settle
-from synth.motion import State
+from synth.motion import State, reach
 
 PRONE = rot_x(90)
 SUPINE = rot_x(90) @ rot_y(180)
@@ -44,7 +44,7 @@ def _toe_anchor(pose: Pose) -> Pose:
 # --------------------------------------------------------------------------- push-up
 def push_up(S: BodyShape, st: State, opts: dict) -> Pose:
     """Push-up on the hands and toes; ``s`` 0 = arms straight (top), 1 = chest near the floor."""
-    u = st.s * opts.get("depth", 1.0) * (1 - 0.55 * st.level("too_shallow"))
+    u = reach(st, opts)
     hand_y = 0.028 * S.height / 1.75
     h_top = hand_y + float(np.sqrt((S.arm * 0.975) ** 2 - 0.03 ** 2))
     h_bottom = S.r("chest_z") * 0.85 + 0.07
@@ -122,7 +122,7 @@ def side_plank(S: BodyShape, st: State, opts: dict) -> Pose:
 # --------------------------------------------------------------------------- bird-dog
 def bird_dog(S: BodyShape, st: State, opts: dict) -> Pose:
     """On hands and knees, reach one arm forward and the opposite leg back (alternating)."""
-    e = st.s * opts.get("depth", 1.0) * (1 - 0.5 * st.level("too_shallow"))
+    e = reach(st, opts)
     sag, tw, hd = st.level("hips_sagging"), st.level("twisting"), st.level("head_drop")
     arm_side = 0 if st.side > 0 else 1  # left arm with the right leg, then the other pair
     hands = [Limb(flex=88, abd=2, end=-90), Limb(flex=88, abd=2, end=-90)]  # palms flat, fingers forward
@@ -153,10 +153,10 @@ def _supine_arms(S: BodyShape, neck_z: float, reach: float = 0.5) -> tuple[Limb,
 
 def glute_bridge(S: BodyShape, st: State, opts: dict) -> Pose:
     """Glute bridge: shoulders and feet on the floor, hips rise until shoulder–hip–knee is straight."""
-    u = st.s * opts.get("depth", 1.0) * (1 - 0.55 * st.level("too_shallow"))
+    u = reach(st, opts)
     roll = 12 * st.level("twisting") * u
     neck = np.array([0.0, S.r("chest_z") * 0.95, 0.35 * S.height / 1.75])
-    top_phi = 27.0
+    top_phi = 22.0  # trunk angle at the top, where shoulder, hip and knee line up
 
     def root(phi: float) -> Pose:
         return build_pose(S, ORIGIN, SUPINE @ rot_x(-phi) @ rot_y(roll))
@@ -165,7 +165,9 @@ def glute_bridge(S: BodyShape, st: State, opts: dict) -> Pose:
         return neck - root(phi)["neck"]
 
     p_top = pelvis_for(top_phi)
-    ankle_z = p_top[2] - S.thigh * np.cos(np.radians(top_phi)) - 0.05 * S.height / 1.75
+    knee_top = p_top + S.thigh * (p_top - neck) / np.linalg.norm(p_top - neck)
+    rise = knee_top[1] - S.ankle_h
+    ankle_z = knee_top[2] - np.sqrt(max(S.shank ** 2 - rise ** 2, 0.0)) * 0.97  # knee bent ~90°
     feet = frame_yz(np.array([0.0, 1.0, 0.0]), np.array([0.0, 0.0, -1.0]))
     legs = tuple(Limb(target=np.array([-sg * (S.hip_half + 0.02), S.ankle_h, ankle_z]),
                       pole=np.array([-sg * 0.15, 1.0, 0.0]), end_rot=feet) for sg in (1.0, -1.0))
@@ -178,7 +180,7 @@ def glute_bridge(S: BodyShape, st: State, opts: dict) -> Pose:
 
 def dead_bug(S: BodyShape, st: State, opts: dict) -> Pose:
     """Dead bug: on the back in table-top, lower one arm overhead and the opposite leg (alternating)."""
-    e = st.s * opts.get("depth", 1.0) * (1 - 0.5 * st.level("too_shallow"))
+    e = reach(st, opts)
     arm_side = 0 if st.side > 0 else 1
     roll = 10 * st.level("twisting") * e * (1 if arm_side == 0 else -1)
     arms = [Limb(flex=90, abd=4, bend=3), Limb(flex=90, abd=4, bend=3)]
@@ -192,7 +194,7 @@ def dead_bug(S: BodyShape, st: State, opts: dict) -> Pose:
 
 def superman(S: BodyShape, st: State, opts: dict) -> Pose:
     """Superman: face down, arms overhead; lift chest, arms and legs off the floor."""
-    u = st.s * opts.get("depth", 1.0) * (1 - 0.55 * st.level("too_shallow"))
+    u = reach(st, opts)
     pelvis = np.array([0.0, max(S.r("pelvis_z"), S.r("chest_z")) * 0.95, 0.0])
     arms = (Limb(flex=168 + 16 * u, abd=14, bend=6), Limb(flex=168 + 16 * u, abd=14, bend=6))
     legs = (Limb(flex=-16 * u, abd=5, end=45), Limb(flex=-16 * u, abd=5, end=45))

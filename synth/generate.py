@@ -33,6 +33,8 @@ from vision.landmarks import Landmark
 log = logging.getLogger(__name__)
 
 VIEWS = {"front": 0.0, "oblique": 45.0, "side": 90.0}
+#: faults that end a correct hold (head_drop is only a remark)
+HOLD_BREAKING = frozenset({"hips_sagging", "hips_piking", "twisting"})
 GENERATOR = "formcheck.synth 1"
 
 
@@ -197,6 +199,11 @@ class ClipRenderer:
             people.append(person_frame(k, lm3, xy, vis, model_angles(lm3, pose_extras(seq[i])), self.state(k, i)))
         return bgr, {"index": i, "t_s": round(i / spec.fps, 6), "people": people}
 
+    def _held_correctly(self, k: int) -> float:
+        """Seconds person ``k`` holds the pose without a hold-breaking fault (sagging, piking, twisting)."""
+        broken = sum(1 for st in self.timelines[k] if set(st.active()) & HOLD_BREAKING)
+        return round(max(len(self.timelines[k]) - 1 - broken, 0) / self.spec.fps, 2)
+
     def header(self) -> dict:
         """The clip-level part of the truth file."""
         spec = self.spec
@@ -207,6 +214,7 @@ class ClipRenderer:
                 "id": k, "exercise": p.exercise, "kind": model.kind,
                 "reps": p.reps if model.kind == "reps" else 0,
                 "hold_s": p.hold_s if model.kind == "hold" else None,
+                "hold_correct_s": self._held_correctly(k) if model.kind == "hold" else None,
                 "rep_definition": model.rep,
                 "faults_by_rep": {str(r): c for r, c in sorted(p.faults.items())},
                 "labels_faults": format_faults(p.faults),
@@ -295,11 +303,13 @@ def write_clip(spec: ClipSpec, video: str | Path, truth: str | Path | None = Non
 def random_clip(exercise: str, seed: int, *, view: str | None = None, reps: int | None = None,
                 hold_s: float | None = None, faults: dict[int, list[str]] | None = None, fps: int | None = None,
                 size: tuple[int, int] | None = None, people: int = 1, noise: float | None = None,
-                crf: int | None = None, crossing: bool = False) -> ClipSpec:
+                crf: int | None = None, crossing: bool = False, mixed: bool = False) -> ClipSpec:
     """A clip of ``exercise`` with every unspecified property drawn from the seed.
 
     Separate random streams (``default_rng([seed, k])``) draw the people, the room and
-    light, and the camera, so the same seed shows the same person in every view.
+    light, and the camera, so the same seed shows the same person in every view.  With
+    ``people > 1`` the others do the same exercise, reps and faults (``mixed``: each a
+    random exercise, without faults), side by side, each on their own timing.
     """
     who, where, cam = (np.random.default_rng([seed, k]) for k in (1, 2, 3))
     model = exercises.get(exercise)
@@ -313,10 +323,13 @@ def random_clip(exercise: str, seed: int, *, view: str | None = None, reps: int 
     cam_dir = rot_y(h0 + azimuth) @ np.array([0.0, 0.0, 1.0])
     lateral = np.cross([0.0, 1.0, 0.0], cam_dir)
     for k in range(1, people):
-        other = str(who.choice(exercises.ENGINE_EXERCISES))
+        other = str(who.choice(exercises.ENGINE_EXERCISES)) if mixed else exercise
         off = ((k + 1) // 2) * 1.5 * (1 if k % 2 else -1)
         xz = lateral * off + cam_dir * float(who.uniform(-0.8, 0.4))
-        persons.append(replace(_random_person(who, other, None, None, {}), position=(float(xz[0]), float(xz[2])),
+        same = other == exercise
+        persons.append(replace(_random_person(who, other, reps if same else None, hold_s if same else None,
+                                              (faults or {}) if same else {}),
+                               position=(float(xz[0]), float(xz[2])),
                                delay_s=float(who.uniform(0, 1.0))))
     if crossing:
         t_mid = len(timeline(persons[0], 10)) / 10 / 2

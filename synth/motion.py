@@ -63,6 +63,15 @@ class State:
         return sorted(k for k, v in self.faults.items() if v >= threshold)
 
 
+#: a ``too_shallow`` rep reaches this fraction of the normal range of motion (a half squat, not a twitch)
+SHALLOW_REACH = 0.65
+
+
+def reach(st: State, opts: dict) -> float:
+    """How far along the range of motion the person is: ``s`` × depth option × too-shallow cut."""
+    return st.s * opts.get("depth", 1.0) * (1 - (1 - SHALLOW_REACH) * st.level("too_shallow"))
+
+
 def ease(x: np.ndarray | float) -> np.ndarray | float:
     """Smooth 0 → 1 (cosine), zero velocity at both ends."""
     return 0.5 - 0.5 * np.cos(np.pi * np.clip(x, 0.0, 1.0))

@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from synth.body import BodyShape, Limb, Pose, build_pose, frame_yz, rot_x, rot_y
-from synth.motion import State, ease
+from synth.motion import State, ease, reach
 
 UP, FWD = np.array([0.0, 1.0, 0.0]), np.array([0.0, 0.0, 1.0])
 TOE_OUT = 10.0
@@ -48,7 +48,7 @@ def _arms_fk(flex: float, abd: float = 8.0, bend: float = 10.0) -> tuple[Limb, L
 
 def squat(S: BodyShape, st: State, opts: dict) -> Pose:
     """Bodyweight squat, arms raised forward as a counterweight."""
-    u = st.s * opts.get("depth", 1.0) * (1 - 0.55 * st.level("too_shallow"))
+    u = reach(st, opts)
     kot, rb = st.level("knee_over_toes"), st.level("rounded_back")
     a = u * (30 + 20 * kot)
     b = u * (86 - 14 * kot)
@@ -66,7 +66,7 @@ def squat(S: BodyShape, st: State, opts: dict) -> Pose:
 
 def hip_hinge(S: BodyShape, st: State, opts: dict) -> Pose:
     """Hip hinge (good-morning / Romanian-deadlift pattern) with soft knees, arms hanging."""
-    u = st.s * opts.get("depth", 1.0) * (1 - 0.55 * st.level("too_shallow"))
+    u = reach(st, opts)
     rb, far = st.level("rounded_back"), st.level("load_far")
     a, b = 4 * u, 20 * u
     hy, hz = _sagittal_hip(S, a, b)
@@ -172,7 +172,7 @@ def _box_at(pose: Pose, S: BodyShape) -> tuple[np.ndarray, np.ndarray, tuple[flo
 def lunge(S: BodyShape, st: State, opts: dict) -> Pose:
     """Static split-stance lunge; ``opts['side']`` ("left"/"right") is the front leg."""
     front = 0 if opts.get("side", "left") == "left" else 1
-    u = st.s * opts.get("depth", 1.0) * (1 - 0.55 * st.level("too_shallow"))
+    u = reach(st, opts)
     stride = 0.44 * S.height
     x = _stance(S, 0.0)
     pitch = 38 + 14 * u  # back foot on its toes

@@ -141,11 +141,18 @@ def test_sagging_hips_are_below_the_line_in_the_world() -> None:
     ("push_up", "head_drop", "neck", +1),
     ("bird_dog", "twisting", "trunk_twist", +1),
     ("lunge", "twisting", "trunk_twist", +1),
-    ("glute_bridge", "too_shallow", "left_hip", -1),
 ])
 def test_faults_change_the_intended_angle(exercise: str, fault: str, angle: str, direction: int) -> None:
     normal, faulty = _angles(exercise, 1.0)[angle], _angles(exercise, 1.0, {fault: 1.0})[angle]
     assert direction * (abs(faulty) - abs(normal)) > 8 if angle != "neck" else faulty - normal > 20
+
+
+def test_shallow_bridge_lifts_the_hips_less() -> None:
+    down = _pose("glute_bridge", 0.0)["pelvis"][1]
+    full = _pose("glute_bridge", 1.0)["pelvis"][1] - down
+    shallow = _pose("glute_bridge", 1.0, {"too_shallow": 1.0})["pelvis"][1] - down
+    assert 0.15 < full and shallow < 0.75 * full
+    assert _angles("glute_bridge", 1.0)["left_hip"] > 155  # shoulder, hip and knee nearly in line
 
 
 def test_knee_over_toes_pushes_the_knee_past_the_toes() -> None:
@@ -290,3 +297,18 @@ def test_heading_rotates_the_person_not_the_shape() -> None:
     q = p.transformed(rot_y(90), np.array([1.0, 0.0, 2.0]))
     assert np.linalg.norm(q["l_knee"] - q["l_hip"]) == pytest.approx(np.linalg.norm(p["l_knee"] - p["l_hip"]))
     np.testing.assert_allclose(q["pelvis"], rot_y(90) @ p["pelvis"] + [1.0, 0.0, 2.0])
+
+
+def test_label_rows_count_everyone_doing_the_exercise_and_correct_hold_time() -> None:
+    from synth.cli import label_row
+
+    spec = random_clip("squat", 9, view="front", fps=25, size=TINY, reps=2, people=2, crossing=True,
+                       faults={2: ["knee_valgus"]})
+    header = ClipRenderer(replace(spec, duration_s=0.0)).header()
+    row = label_row("g.mp4", header)
+    assert row["reps"] == "2|2" and row["people"] == 2 and row["faults"] == "rep2:knee_valgus"
+    assert header["people"][1]["faults_by_rep"] == {"2": ["knee_valgus"]}
+    plank = random_clip("plank", 9, view="side", fps=25, size=TINY, hold_s=4.0, faults={0: ["hips_sagging"]})
+    plank = replace(plank, people=(replace(plank.people[0], fault_onset_s=2.0),))
+    hold = label_row("p.mp4", ClipRenderer(replace(plank, duration_s=0.0)).header())
+    assert hold["reps"] == "" and 1.9 < float(hold["hold_s"]) < 2.6 and hold["faults"] == "hold:hips_sagging"
