@@ -16,12 +16,19 @@ from __future__ import annotations
 
 import logging
 import math
+from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from exercises.definition import Condition, HoldDef, PhaseDef, RepsDef, StartDef
 
 log = logging.getLogger(__name__)
+
+#: Leaving the start phase and then staying still this long, short of the turn phase, is settling
+#: into a new position (e.g. a split stance), not a rep; the signal counts as still when it moves
+#: less than this share of the gap between the two phase thresholds.
+SETTLE_S = 1.0
+SETTLE_SHARE = 0.5
 
 
 def all_hold(conds: tuple[Condition, ...], vals: Mapping[str, float]) -> bool | None:
@@ -93,6 +100,7 @@ class RepCounter:
     _pose: _Dwell = field(default_factory=_Dwell)
     _last_a_s: float | None = None
     _ret: _Dwell = field(default_factory=_Dwell)
+    _recent: deque[tuple[float, float]] = field(default_factory=deque)
 
     @property
     def direction(self) -> int:
@@ -102,6 +110,25 @@ class RepCounter:
 
     def _in(self, phase: PhaseDef, vals: Mapping[str, float]) -> bool | None:
         return all_hold(phase.conditions, vals)
+
+    def _settled(self, t: float, sig: float) -> bool:
+        """Still for ``SETTLE_S`` before reaching the turn phase (e.g. stepping into a split stance)."""
+        if math.isfinite(sig):
+            self._recent.append((t, sig))
+        while self._recent and self._recent[0][0] < t - SETTLE_S:
+            self._recent.popleft()
+        if self.progress is None or t - self.progress.start_s < SETTLE_S or len(self._recent) < 3:
+            return False
+        if self._recent[0][0] > t - 0.9 * SETTLE_S:
+            return False
+        s = next(c for c in self.reps.start_phase.conditions if c.metric == self.reps.signal)
+        b = next(c for c in self.reps.turn_phase.conditions if c.metric == self.reps.signal)
+        a_thr = s.above if s.above is not None else s.below
+        b_thr = b.below if b.below is not None else b.above
+        gap = abs(float(b_thr) - float(a_thr))  # type: ignore[arg-type]
+        vals = [v for _, v in self._recent]
+        excursion = abs(sig - float(a_thr)) if math.isfinite(sig) else 0.0  # type: ignore[arg-type]
+        return max(vals) - min(vals) < max(SETTLE_SHARE * gap, 0.25 * excursion)
 
     def _returned(self, vals: Mapping[str, float], peak: float) -> bool | None:
         """Back in the start phase, with the signal's threshold moved ``return_ratio`` of the way
@@ -169,6 +196,11 @@ class RepCounter:
             self.state = "wait"
             return None
         if self.state == "moving":
+            if self._settled(t, sig):  # stopped part-way and stayed: a new resting position, not a rep
+                log.debug("settled at %.3f without reaching the turn: not a rep", sig)
+                self.progress = None
+                self.state = "wait"
+                return None
             if self._b.held(t, self.reps.turn_phase.dwell_s):
                 prog.turn_s = self._b.since
                 self._ret.reset()

@@ -39,6 +39,8 @@ MAX_GAP_S = 0.7
 #: Torso jump (in torso lengths) that counts as a cut, at least; scaled up with the time step.
 JUMP_MIN_TORSO = 0.6
 JUMP_SPEED_TORSO_PER_S = 6.0
+#: A sudden change of the person's size (log ratio) also marks a cut (zoom/cut to a closer shot).
+JUMP_MIN_LOG_SCALE = 0.18
 #: A jump must persist this long to be a cut; shorter jumps are misdetections and dropped.
 CUT_CONFIRM_S = 0.2
 _TORSO_IDS = [11, 12, 23, 24]
@@ -95,8 +97,10 @@ class ExerciseEngine:
         if not ok:
             return None
         t0, torso0, len0 = prev
+        dt = t - t0
         moved = float(np.mean(np.linalg.norm(torso - torso0, axis=1))) / max(len0, length)
-        if moved > max(JUMP_MIN_TORSO, JUMP_SPEED_TORSO_PER_S * (t - t0)):
+        rescaled = abs(math.log(length / len0)) if len0 > 0 and length > 0 else 0.0
+        if moved > max(JUMP_MIN_TORSO, JUMP_SPEED_TORSO_PER_S * dt) or rescaled > max(JUMP_MIN_LOG_SCALE, dt):
             return "jump"
         self._anchor[tid] = (t, torso.copy(), length)
         return None

@@ -81,6 +81,8 @@ def setup_problems(
         seen = inside & (np.nan_to_num(vis[ids]) >= ex.setup.min_visibility)
         if seen.mean() < 0.8:
             out.append("setup.full_body")
+    if (ex.view == "side" and view == "front") or (ex.view == "front" and view == "side"):
+        out.append(f"setup.view_{ex.view}")
     ok = np.isfinite(xy).all(axis=1) & (np.nan_to_num(vis) >= 0.3)
     if ok.sum() >= 4 and width > 0 and height > 0:
         p = xy[ok]
@@ -90,6 +92,4 @@ def setup_problems(
             out.append("setup.too_close")
         elif ext < ex.setup.min_body_height:
             out.append("setup.too_far")
-    if ex.view in ("side", "front") and view is not None and view != ex.view:
-        out.append(f"setup.view_{ex.view}")
     return out

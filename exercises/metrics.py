@@ -102,13 +102,16 @@ class ScaleMemory:
     def __init__(self, window_s: float = 4.0) -> None:
         self.window_s = window_s
         self._hist: dict[tuple[str, str], deque[tuple[float, float]]] = {}
+        self._cache: dict[tuple[str, str], float] = {}
 
     def reset(self) -> None:
         """Forget all history (after a cut)."""
         self._hist.clear()
+        self._cache.clear()
 
     def update(self, t_s: float, pts: Mapping[str, np.ndarray]) -> None:
         """Record this frame's lengths for each space (``"world"``, ``"image"``)."""
+        self._cache.clear()
         for space, p in pts.items():
             for kind in _SCALE_SEGMENTS:
                 v = raw_scale(p, kind)
@@ -120,11 +123,14 @@ class ScaleMemory:
 
     def get(self, space: str, kind: str) -> float:
         """The remembered scale, NaN when none was seen recently."""
-        h = self._hist.get((space, kind))
-        if not h:
-            return math.nan
-        vals = np.fromiter((v for _, v in h), float)
-        return float(np.median(vals) if space == "world" else np.percentile(vals, 90))
+        key = (space, kind)
+        if key not in self._cache:
+            h = self._hist.get(key)
+            if not h:
+                return math.nan
+            vals = np.fromiter((v for _, v in h), float)
+            self._cache[key] = float(np.median(vals) if space == "world" else np.percentile(vals, 90))
+        return self._cache[key]
 
 
 class MetricComputer:

@@ -26,6 +26,8 @@ log = logging.getLogger(__name__)
 SETUP_PERSIST_S = 1.0
 SETUP_COOLDOWN_S = 8.0
 FAULT_COOLDOWN_S = 4.0
+#: Setup problems in order of importance.
+SETUP_KEYS = ("setup.full_body", "setup.view_side", "setup.view_front", "setup.too_close", "setup.too_far")
 PRAISE_SHOW_S = 2.0
 #: A posture fault still active this long before a rep starts counts for that rep.
 PRE_REP_S = 0.2
@@ -127,6 +129,7 @@ class PersonState:
     _skipped: dict[str, RuleDef] = field(default_factory=dict)
     _pre_seen: dict[str, tuple[float, RuleDef]] = field(default_factory=dict)
     _last_praise_s: float = -math.inf
+    _last_setup_s: float = -math.inf
     _started: bool = False
 
     def __post_init__(self) -> None:
@@ -313,11 +316,13 @@ class PersonState:
         return out
 
     def _setup(self, obs: Observation) -> list[Update]:
+        """Speak setup problems that persisted, most important first, at most one per second."""
         out: list[Update] = []
-        first = obs.problems[0] if obs.problems else None
-        for key in ("setup.full_body", "setup.too_far", "setup.too_close", "setup.view_side", "setup.view_front"):
-            present = key == first
-            if self._setup_db.ready(key, obs.t, SETUP_PERSIST_S, present):
+        for key in SETUP_KEYS:
+            present = key in obs.problems
+            self._setup_db.note(key, obs.t, present)
+            if present and obs.t - self._last_setup_s >= 1.0 and self._setup_db.ready(key, obs.t, SETUP_PERSIST_S):
+                self._last_setup_s = obs.t
                 out.append(self._say(obs.t, key.split(".", 1)[1], "setup", key, "setup"))
         return out
 

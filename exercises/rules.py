@@ -125,6 +125,13 @@ class Debouncer:
     _last: dict[str, float] = field(default_factory=dict)
     _pending: dict[str, float] = field(default_factory=dict)
 
+    def note(self, code: str, t: float, present: bool) -> None:
+        """Track whether ``code`` is present (starts or clears its persistence timer)."""
+        if present:
+            self._pending.setdefault(code, t)
+        else:
+            self._pending.pop(code, None)
+
     def ready(self, code: str, t: float, persist_s: float = 0.0, present: bool = True) -> bool:
         """Whether ``code`` may be spoken now (after persisting ``persist_s`` and outside its cooldown)."""
         if not present:

@@ -12,7 +12,6 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
 import numpy as np
-from scipy import signal
 
 from vision.filters import OneEuroFilter
 
@@ -74,6 +73,8 @@ def zero_phase(t: np.ndarray, x: np.ndarray, cutoff_hz: float = CUTOFF_HZ) -> np
         return x.copy()
     fs = 1.0 / dt
     wn = min(0.99, cutoff_hz / (fs / 2.0))
+    from scipy import signal  # imported lazily: scipy.signal costs ~2 s at import
+
     filled = np.interp(t, t[ok], x[ok])
     b, a = signal.butter(2, wn)
     y = signal.filtfilt(b, a, filled, padlen=min(3 * max(len(a), len(b)), len(filled) - 1))

@@ -241,6 +241,7 @@ class Filming:
     landmark_dropout: float = 0.0  # fraction of landmarks NaN'd (visibility 0) per frame
     absent: tuple[tuple[float, float], ...] = ()  # (t0, t1): the actor leaves the frame
     cut_at: float | None = None  # a video cut: the camera jumps at this time
+    id_after_cut: int | None = None  # the tracker gives the first actor a new id after the cut
     start_s: float = 0.0  # the clip starts late (mid-rep)
     end_s: float | None = None  # the clip ends early
     seed: int = 0
@@ -293,7 +294,10 @@ def make_frames(actors: Sequence[Actor], film: Filming, duration_s: float | None
                 continue
             arr = _person_arrays(a, cam, t, rng, film)
             if arr is not None:
-                rows.append((a.track_id, *arr))
+                tid = a.track_id
+                if film.id_after_cut is not None and film.cut_at is not None and t >= film.cut_at and a is actors[0]:
+                    tid = film.id_after_cut
+                rows.append((tid, *arr))
         f = Frame(index=i, t_ms=round(t * 1000), width=cam.width, height=cam.height_px)
         if rows:
             f = f.with_people(

@@ -140,7 +140,7 @@ def upright(knee_flex: float, shank_fwd: float, trunk_incl: float, f: Faults, *,
     legs = _legs_planted(knee_flex, shank_fwd, stance, valgus)
     pelvis = 0.5 * (legs["hip_l"] + legs["hip_r"])
     j = _torso(pelvis, _dir(trunk_incl, Z), Z, f, curl_deg=curl, twist_deg=twist, roll_deg=roll,
-               neck_deg=-0.6 * trunk_incl)
+               neck_deg=-0.35 * trunk_incl)
     j.update({k: v for k, v in legs.items() if not k.startswith("hip")})
     _arms_hanging(j, Z, arm_fwd)
     return skeleton(j)
