@@ -43,7 +43,8 @@ def _size(text: str) -> tuple[int, int]:
 def _configure(p: argparse.ArgumentParser) -> None:
     p.add_argument("exercise", nargs="+", choices=exercises.ENGINE_EXERCISES, metavar="EXERCISE",
                    help=f"one or more of: {', '.join(exercises.ENGINE_EXERCISES)}")
-    p.add_argument("--out", type=Path, help="video path (.mp4 H.264 or .webm); default EXERCISE_VIEW_SEED.mp4")
+    p.add_argument("--out", type=Path, help="video path: .mp4 (H.264), .webm (VP9) or .y4m (raw, for a browser's "
+                   "fake camera); default EXERCISE_VIEW_sSEED.mp4 in --out-dir")
     p.add_argument("--out-dir", type=Path, default=Path("."), help="folder for batch output (default: .)")
     p.add_argument("--seed", type=int, default=0, help="random seed: fixes person, room, camera, light")
     p.add_argument("--seeds", help="comma-separated seeds for a batch (overrides --seed)")

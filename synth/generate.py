@@ -283,13 +283,40 @@ def frames(spec: ClipSpec, workers: int = 1) -> tuple[ClipRenderer, Iterator[tup
     return rend, gen()
 
 
+class Y4MSink:
+    """Uncompressed YUV4MPEG2 (4:2:0) writer: what Chromium's ``--use-file-for-fake-video-capture`` reads."""
+
+    def __init__(self, path: str | Path, fps: int, size: tuple[int, int]) -> None:
+        w, h = size
+        if w % 2 or h % 2:
+            raise ValueError(f"{path}: y4m 4:2:0 needs an even frame size, got {w}x{h}")
+        self._f = Path(path).open("wb")
+        self._f.write(f"YUV4MPEG2 W{w} H{h} F{int(fps)}:1 Ip A1:1 C420jpeg\n".encode("ascii"))
+
+    def write(self, bgr: np.ndarray) -> None:
+        """Append one BGR frame."""
+        self._f.write(b"FRAME\n" + cv2.cvtColor(bgr, cv2.COLOR_BGR2YUV_I420).tobytes())
+
+    def __enter__(self) -> Y4MSink:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._f.close()
+
+
 def write_clip(spec: ClipSpec, video: str | Path, truth: str | Path | None = None, workers: int = 1) -> dict:
-    """Render ``spec`` to ``video`` (H.264 .mp4 or VP9 .webm) and its truth JSON; returns the header."""
+    """Render ``spec`` to ``video`` and its truth JSON (``.json`` or ``.json.gz``); returns the header.
+
+    ``.mp4`` is H.264 and ``.webm`` VP9 (:class:`vision.sink.VideoSink`); ``.y4m`` is raw
+    YUV 4:2:0 for a browser's fake camera.
+    """
     from vision.sink import VideoSink
 
     rend, it = frames(spec, workers)
     entries = []
-    with VideoSink(video, spec.fps, spec.size, crf=spec.crf) as sink:
+    y4m = Path(video).suffix.lower() == ".y4m"
+    sink = Y4MSink(video, spec.fps, spec.size) if y4m else VideoSink(video, spec.fps, spec.size, crf=spec.crf)
+    with sink:
         for bgr, entry in it:
             sink.write(bgr)
             entries.append(entry)

@@ -2,7 +2,8 @@
 
     python -m synth.samples samples/synth        # rewrites the clips, truth files and labels.csv
 
-Every clip is 480×360, 25 fps, H.264, a few seconds long; the recipe (exercise,
+Every clip is 480×360, 25 fps, H.264, a few seconds long, with its ground truth in
+``NAME.json.gz`` (read it with :func:`synth.truth.load_truth`); the recipe (exercise,
 view, seed, reps/hold, faults) is all that determines it.
 """
 
@@ -50,12 +51,11 @@ def build(out_dir: Path, only: list[str] | None = None, workers: int = 2) -> lis
         spec = random_clip(exercise, seed, view=view, reps=None if hold else reps,
                            hold_s=float(amount) if hold else None, faults=parse_faults(faults, exercise, reps),
                            fps=25, size=(480, 360), people=people, noise=0.0, crf=26, crossing=crossing)
-        if hold:
-            spec = replace(spec, people=(replace(spec.people[0], fault_onset_s=amount / 2), *spec.people[1:]))
+        main = replace(spec.people[0], tempo=0.8, fault_onset_s=amount / 2 if hold else 1.5)
+        spec = replace(spec, people=(main, *spec.people[1:]))
         video = out_dir / f"{name}.mp4"
-        header = write_clip(spec, video, video.with_suffix(".json"), workers=workers)
+        header = write_clip(spec, video, out_dir / f"{name}.json.gz", workers=workers)
         rows.append(label_row(video.name, header))
-        log.info("%s: %d frames", video, header["n_frames"])
     return rows
 
 

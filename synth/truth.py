@@ -22,6 +22,7 @@ plus a few model-only values (``spine_flexion``, ``trunk_twist``, ``knee_gap_rat
 
 from __future__ import annotations
 
+import gzip
 import json
 from pathlib import Path
 from typing import Any
@@ -82,7 +83,7 @@ def model_angles(lm: np.ndarray, pose_extra: dict[str, float]) -> dict[str, floa
 
 def image_angles(xy: np.ndarray) -> dict[str, float | None]:
     """The standard angles on 2D pixel landmarks ``(33, 2)`` (image y down)."""
-    return {k: _r(float(v), 2) for k, v in compute_angles(xy, STANDARD_ANGLES).items()}
+    return {k: _r(float(v), 1) for k, v in compute_angles(xy, STANDARD_ANGLES).items()}
 
 
 def person_frame(pid: int, lm3: np.ndarray, xy: np.ndarray, visible: np.ndarray, angles: dict,
@@ -90,8 +91,8 @@ def person_frame(pid: int, lm3: np.ndarray, xy: np.ndarray, visible: np.ndarray,
     """One person's entry in one frame."""
     return {
         "id": pid,
-        "joints_3d": np.round(lm3, 4).tolist(),
-        "joints_2d": np.round(xy, 2).tolist(),
+        "joints_3d": np.round(lm3, 3).tolist(),
+        "joints_2d": np.round(xy, 1).tolist(),
         "visible": visible.astype(int).tolist(),
         "angles": angles,
         "angles_2d": image_angles(xy),
@@ -104,21 +105,29 @@ def person_frame(pid: int, lm3: np.ndarray, xy: np.ndarray, visible: np.ndarray,
 
 
 def write_truth(path: str | Path, header: dict, frames: list[dict]) -> None:
-    """Write the truth JSON (compact, one frame per line for readable diffs)."""
+    """Write the truth JSON (one frame per line for readable diffs); gzip-compressed if ``path`` ends in .gz."""
     doc = dict(header, format=FORMAT)
     body = json.dumps({k: v for k, v in doc.items() if k != "frames"}, indent=1)
     lines = ",\n".join(json.dumps(f, separators=(",", ":")) for f in frames)
-    Path(path).write_text(body[:-2] + ',\n "frames": [\n' + lines + "\n ]\n}\n", encoding="utf-8")
+    text = body[:-2] + ',\n "frames": [\n' + lines + "\n ]\n}\n"
+    p = Path(path)
+    if p.suffix == ".gz":
+        # mtime=0: the same truth gives the same bytes
+        with p.open("wb") as raw, gzip.GzipFile(fileobj=raw, mode="wb", mtime=0, filename="") as f:
+            f.write(text.encode("utf-8"))
+    else:
+        p.write_text(text, encoding="utf-8")
 
 
 def load_truth(path: str | Path) -> dict:
     """Read and check a truth file (TruthError naming the file and the problem)."""
     p = Path(path)
     try:
-        doc = json.loads(p.read_text(encoding="utf-8"))
+        raw = gzip.decompress(p.read_bytes()) if p.suffix == ".gz" else p.read_bytes()
+        doc = json.loads(raw.decode("utf-8"))
     except FileNotFoundError:
         raise TruthError(f"{p}: ground-truth file not found") from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+    except (OSError, EOFError, UnicodeDecodeError, json.JSONDecodeError) as e:
         raise TruthError(f"{p}: cannot read ground truth: {e}") from None
     if not isinstance(doc, dict) or doc.get("format") != FORMAT:
         raise TruthError(f"{p}: not a formcheck synthetic ground-truth file (format {FORMAT!r} expected)")

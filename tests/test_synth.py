@@ -312,3 +312,15 @@ def test_label_rows_count_everyone_doing_the_exercise_and_correct_hold_time() ->
     plank = replace(plank, people=(replace(plank.people[0], fault_onset_s=2.0),))
     hold = label_row("p.mp4", ClipRenderer(replace(plank, duration_s=0.0)).header())
     assert hold["reps"] == "" and 1.9 < float(hold["hold_s"]) < 2.6 and hold["faults"] == "hold:hips_sagging"
+
+
+def test_y4m_output_for_a_fake_camera(tmp_path) -> None:
+    from synth.generate import write_clip
+
+    spec = replace(_tiny_spec(6), duration_s=0.12)
+    header = write_clip(spec, tmp_path / "cam.y4m", tmp_path / "cam.json.gz")
+    data = (tmp_path / "cam.y4m").read_bytes()
+    assert data.startswith(b"YUV4MPEG2 W96 H72 F25:1")
+    assert data.count(b"FRAME\n") == header["n_frames"] == 4
+    assert len(data) == data.index(b"\n") + 1 + 4 * (6 + 96 * 72 * 3 // 2)
+    assert load_truth(tmp_path / "cam.json.gz")["n_frames"] == 4
