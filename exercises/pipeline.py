@@ -51,7 +51,7 @@ class PipelineConfig:
     smooth: bool = True
     draw: bool = True
     #: frames decoded ahead in a background thread, so decoding overlaps inference (0: decode inline)
-    prefetch: int = 8
+    prefetch: int = 4
     #: keep per-frame landmarks for ``landmarks.npz`` (off: only per-frame person counts, flat memory)
     record: bool = True
 
@@ -126,7 +126,7 @@ class Recorder:
         self.frame_t_ms: list[int] = []
         self._seen: dict[int, list[int]] = {}  # track id -> [first t_ms, last t_ms, frames]
         self._rows: dict[str, list[np.ndarray]] = {k: [] for k in ("frame", "t_ms", "track_id", "xy", "z",
-                                                                     "visibility", "world", "angles")}
+                                                                     "visibility", "world")}
 
     def add(self, frame: Frame) -> None:
         self.frame_people.append(frame.num_people)
@@ -138,7 +138,6 @@ class Recorder:
             seen[2] += 1
         if not p or not self.landmarks:
             return
-        angles = compute_angles(frame.xy, visibility=frame.visibility)
         r = self._rows
         r["frame"].append(np.full(p, frame.index, np.int64))
         r["t_ms"].append(np.full(p, frame.t_ms, np.int64))
@@ -147,13 +146,16 @@ class Recorder:
         r["z"].append(frame.z.copy())
         r["visibility"].append(frame.visibility.copy())
         r["world"].append(frame.world.copy())
-        r["angles"].append(np.stack([angles[n] for n in ANGLE_NAMES], axis=1).astype(np.float32))
 
     def arrays(self) -> dict[str, np.ndarray]:
         """Long-format arrays: one row per person per frame."""
         empty = {"frame": (0,), "t_ms": (0,), "track_id": (0,), "xy": (0, 33, 2), "z": (0, 33),
                  "visibility": (0, 33), "world": (0, 33, 3), "angles": (0, len(ANGLE_NAMES))}
         out = {k: (np.concatenate(v) if v else np.zeros(empty[k])) for k, v in self._rows.items()}
+        # joint angles for all rows at once (vectorised), not per frame during the run
+        angles = compute_angles(out["xy"], visibility=out["visibility"]) if len(out["xy"]) else {}
+        out["angles"] = (np.stack([angles[n] for n in ANGLE_NAMES], axis=1).astype(np.float32) if angles
+                         else np.zeros(empty["angles"]))
         out["angle_names"] = np.array(ANGLE_NAMES)
         out["frame_people"] = np.array(self.frame_people, np.int32)
         out["frame_t_ms"] = np.array(self.frame_t_ms, np.int64)
