@@ -319,6 +319,8 @@ def run_bench(args: argparse.Namespace) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="formcheck-bench-") as tmp:
         folder = Path(tmp)
         clips = make_clips(folder)
+        for extra in args.video or []:
+            clips[Path(extra).name] = (Path(extra), args.target_fps)
         for name, (path, tfps) in clips.items():
             if args.clips and name not in args.clips:
                 continue
@@ -342,7 +344,7 @@ def run_bench(args: argparse.Namespace) -> dict[str, Any]:
             result["clips"][name] = r
         if args.minutes > 0:
             log.warning("bench: long run, %.1f min of video", args.minutes)
-            result["long_run"] = long_run(clips["720p-1"][0], args.minutes, None)
+            result["long_run"] = long_run(clips["720p-1"][0], args.minutes, args.long_fps)
     result["machine"]["load_avg_end"] = [round(x, 2) for x in os.getloadavg()]
     return result
 
@@ -356,6 +358,9 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--frames", type=int, default=300, help="analysed frames per clip (default 300)")
     p.add_argument("--minutes", type=float, default=10.0, help="video minutes of the memory run (0: skip; default 10)")
     p.add_argument("--clips", nargs="*", default=None, help="only these clips: 720p-1 720p-4 phone-60 phone-30")
+    p.add_argument("--long-fps", type=float, default=None, help="analysis rate of the memory run (default: all 30)")
+    p.add_argument("--video", action="append", type=Path, help="also measure this clip (repeatable)")
+    p.add_argument("--target-fps", type=float, default=None, help="analysis rate for --video clips")
     p.add_argument("--profile", action="store_true", help="cProfile the 720p-1 run and print the top functions")
     p.add_argument("--json", type=Path, default=Path("out/bench.json"), help="write all figures here")
     p.set_defaults(func=cmd_bench)
@@ -365,6 +370,9 @@ def cmd_bench(args: argparse.Namespace) -> int:
     """Run ``formcheck bench``."""
     if args.frames < 20:
         raise ValueError(f"--frames must be at least 20, got {args.frames}")
+    for v in args.video or []:
+        if not v.is_file():
+            raise FileNotFoundError(f"--video {v}: file not found")
     result = run_bench(args)
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
