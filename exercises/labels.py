@@ -152,9 +152,16 @@ def supported_exercises() -> dict[str, str]:
     return {row[0]: row[2] for row in list_exercises()}
 
 
+#: Common names of exercises the engine knows under another id.
+ALIASES = {"pushup": "push_up", "pushups": "push_up", "push_ups": "push_up", "press_up": "push_up",
+           "deadlift": "floor_lift", "squats": "squat", "planks": "plank", "lunges": "lunge",
+           "bridge": "glute_bridge", "deadbug": "dead_bug", "birddog": "bird_dog"}
+
+
 def normalise_exercise(name: str) -> str:
-    """``Push-Up`` -> ``push_up``."""
-    return name.strip().lower().replace("-", "_").replace(" ", "_")
+    """``Push-Up`` -> ``push_up``; ``deadlift`` -> ``floor_lift`` (see :data:`ALIASES`)."""
+    key = name.strip().lower().replace("-", "_").replace(" ", "_")
+    return ALIASES.get(key, key)
 
 
 # ----------------------------------------------------------------------------- rows

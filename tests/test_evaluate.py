@@ -31,13 +31,14 @@ def test_dev_clip_style_labels_parse_and_extra_columns_are_ignored(tmp_path: Pat
                    + 'a.mp4,squat,1,,1,side,start_pose,"notes, with a comma",high,somewhere\n'
                    + "b.mp4,plank,,2.57,1,side,start_pose,held,high,x\n"
                    + "c.mp4,jumping_jack,2,,2,front,start_pose,two people,high,x\n"
-                   + "d.mp4,Push-Up,1,,1,,,,,\n")
+                   + "d.mp4,Push-Up,1,,1,,,,,\n"
+                   + "e.mp4,pushups,2,,1,,,,,\n")
     rows = read_labels(path, supported=SUPPORTED)
-    assert [r.kind for r in rows] == ["reps", "hold", "unsupported", "reps"]
+    assert [r.kind for r in rows] == ["reps", "hold", "unsupported", "reps", "reps"]
     assert rows[0].reps == (1,) and rows[0].view == "side" and rows[0].faults is None  # no faults column
     assert rows[1].hold_s == (2.57,) and rows[1].expected == (2.57,)
     assert rows[2].exercise == "jumping_jack" and rows[2].problem is None
-    assert rows[3].exercise == "push_up"
+    assert rows[3].exercise == "push_up" and rows[4].exercise == "push_up"
     assert rows[0].path == tmp_path / "a.mp4" and rows[0].row == 2
 
 
