@@ -135,7 +135,7 @@ class ClipRenderer:
         self.timelines = [timeline(p, spec.fps) for p in spec.people]
         lengths = [len(tl) + round(p.delay_s * spec.fps) for tl, p in zip(self.timelines, spec.people,
                                                                                strict=True)]
-        self.n_frames = round(spec.duration_s * spec.fps) + 1 if spec.duration_s else max(lengths)
+        self.n_frames = round(spec.duration_s * spec.fps) + 1 if spec.duration_s is not None else max(lengths)
         self.poses = [[self._pose(k, i) for i in range(self.n_frames)] for k in range(len(spec.people))]
         pts = np.concatenate([np.stack([p.landmarks() for p in seq]).reshape(-1, 3) for seq in self.poses])
         self.camera = fit_camera(spec, pts, spec.people[0].heading)
@@ -270,15 +270,27 @@ def _work(i: int) -> tuple[np.ndarray, dict]:
 
 
 def frames(spec: ClipSpec, workers: int = 1) -> tuple[ClipRenderer, Iterator[tuple[np.ndarray, dict]]]:
-    """The renderer and an iterator over ``(bgr, truth)`` of every frame, in order."""
+    """The renderer and an iterator over ``(bgr, truth)`` of every frame, in order.
+
+    With ``workers > 1`` frames are rendered in a process pool; forked workers inherit the
+    poses and the room already computed here.
+    """
     rend = ClipRenderer(spec)
     if workers <= 1 or rend.n_frames < 8:
         return rend, (rend.frame(i) for i in range(rend.n_frames))
 
     def gen() -> Iterator[tuple[np.ndarray, dict]]:
-        ctx = mp.get_context("fork") if "fork" in mp.get_all_start_methods() else mp.get_context()
-        with ctx.Pool(workers, initializer=_init_worker, initargs=(spec,)) as pool:
-            yield from pool.imap(_work, range(rend.n_frames), chunksize=4)
+        global _WORKER
+        if "fork" in mp.get_all_start_methods():
+            _WORKER = rend
+            pool = mp.get_context("fork").Pool(workers)
+        else:  # pragma: no cover - spawn platforms rebuild the renderer in each worker
+            pool = mp.get_context().Pool(workers, initializer=_init_worker, initargs=(spec,))
+        try:
+            with pool:
+                yield from pool.imap(_work, range(rend.n_frames), chunksize=4)
+        finally:
+            _WORKER = None
 
     return rend, gen()
 

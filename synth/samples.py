@@ -1,6 +1,7 @@
 """The bundled sample clips in ``samples/synth/``: their recipe, and the command that rebuilds them.
 
     python -m synth.samples samples/synth        # rewrites the clips, truth files and labels.csv
+    python -m synth.samples --eval-set DIR       # every exercise clean and with each fault, + labels.csv
 
 Every clip is 480×360, 25 fps, H.264, a few seconds long, with its ground truth in
 ``NAME.json.gz`` (read it with :func:`synth.truth.load_truth`); the recipe (exercise,
@@ -59,6 +60,35 @@ def build(out_dir: Path, only: list[str] | None = None, workers: int = 2) -> lis
     return rows
 
 
+#: the view each fault is judged from (the engine checks valgus from the front, twisting is best oblique)
+FAULT_VIEW = {"knee_valgus": "front", "twisting": "oblique"}
+
+
+def eval_set(out_dir: Path, size: tuple[int, int] = (480, 360), workers: int = 2, seed0: int = 1000) -> list[dict]:
+    """A fault test set: every exercise once clean and once per injectable fault (in rep 2, or the hold).
+
+    Clips have 3 reps (holds: 6 s, the fault from 3 s) and a random person, room and camera.
+    """
+    from synth.exercises import ENGINE_EXERCISES, get
+    from synth.faults import APPLICABLE
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    rows, seed = [], seed0
+    for exercise in ENGINE_EXERCISES:
+        hold = get(exercise).kind == "hold"
+        for fault in ("", *APPLICABLE[exercise]):
+            seed += 1
+            view = FAULT_VIEW.get(fault, "side")
+            spec = random_clip(exercise, seed, view=view, reps=None if hold else 3, hold_s=6.0 if hold else None,
+                               faults=parse_faults(f"{'hold' if hold else 'rep2'}:{fault}" if fault else "",
+                                                   exercise, 0 if hold else 3), fps=25, size=size, crf=23)
+            spec = replace(spec, people=(replace(spec.people[0], fault_onset_s=3.0),))
+            name = f"{exercise}_{fault or 'clean'}_{view}"
+            header = write_clip(spec, out_dir / f"{name}.mp4", out_dir / f"{name}.json.gz", workers=workers)
+            rows.append(label_row(f"{name}.mp4", header))
+    return rows
+
+
 def main(argv: list[str] | None = None) -> int:
     """Rebuild the bundled samples and their ``labels.csv``."""
     parser = argparse.ArgumentParser(prog="python -m synth.samples", description=__doc__,
@@ -66,8 +96,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("out_dir", type=Path)
     parser.add_argument("--only", nargs="*", help="sample names to rebuild (labels.csv is left alone)")
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--eval-set", action="store_true",
+                        help="write the fault test set instead: each exercise clean and with each fault")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
+    if args.eval_set:
+        rows = eval_set(args.out_dir, workers=args.workers)
+        append_labels(args.out_dir / "labels.csv", rows)
+        return 0
     rows = build(args.out_dir, args.only, args.workers)
     if not args.only:
         labels = args.out_dir / "labels.csv"

@@ -9,6 +9,8 @@ knee about the hip–ankle axis without moving hip or foot.
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from synth.body import BodyShape, Limb, Pose, build_pose, frame_yz, rot_x, rot_y
@@ -125,7 +127,15 @@ def _hang(bare: Pose, side: str, arm_world: float, S: BodyShape) -> Limb:
 
 
 def _lift_depth(S: BodyShape, st: State) -> float:
-    """Depth ``u`` at which the hanging hands reach the box's grip height (bisection)."""
+    """Depth ``u`` at which the hanging hands reach the box's grip height (cached per fault mix)."""
+    levels = tuple(st.level(c) for c in ("stoop_lift", "rounded_back", "load_far", "knee_valgus"))
+    return _lift_depth_at(S, levels)
+
+
+@functools.lru_cache(maxsize=256)
+def _lift_depth_at(S: BodyShape, levels: tuple[float, float, float, float]) -> float:
+    st = State(0.0, "rest", 0.0, 0, 0, 1, dict(zip(("stoop_lift", "rounded_back", "load_far", "knee_valgus"),
+                                                     levels, strict=True)))
     lo, hi = 0.0, 1.4
     for _ in range(30):
         mid = (lo + hi) / 2

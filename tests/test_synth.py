@@ -324,3 +324,13 @@ def test_y4m_output_for_a_fake_camera(tmp_path) -> None:
     assert data.count(b"FRAME\n") == header["n_frames"] == 4
     assert len(data) == data.index(b"\n") + 1 + 4 * (6 + 96 * 72 * 3 // 2)
     assert load_truth(tmp_path / "cam.json.gz")["n_frames"] == 4
+
+
+def test_parallel_rendering_gives_the_same_frames() -> None:
+    from synth.generate import frames
+
+    spec = replace(_tiny_spec(21, "floor_lift"), duration_s=0.4)
+    _, serial = frames(spec, workers=1)
+    _, parallel = frames(spec, workers=2)
+    for (a, ta), (b, tb) in zip(serial, parallel, strict=True):
+        assert np.array_equal(a, b) and ta == tb
