@@ -32,6 +32,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -53,6 +54,7 @@ from exercises.session_types import (
 )
 from vision.capture import CaptureError, VideoSource, open_video
 from vision.frame import Frame
+from vision.tracking import PersonTracker
 
 log = logging.getLogger(__name__)
 
@@ -125,7 +127,7 @@ class LiveSession:
         try:
             src = open_video(source, pace=pace, loop=loop, target_fps=self.config.target_fps, prefetch=0)
             try:
-                self._pipe = self._factory(self._pipeline_config())
+                self._pipe = self._make_pipeline()
             except BaseException:
                 src.close()
                 raise
@@ -140,7 +142,7 @@ class LiveSession:
         """Start without a source of our own: frames arrive through :meth:`push` (the browser's camera)."""
         self._check_fresh()
         try:
-            self._pipe = self._factory(self._pipeline_config())
+            self._pipe = self._make_pipeline()
         except BaseException as exc:
             self._failed(exc)
             raise
@@ -156,9 +158,14 @@ class LiveSession:
         self.error, self.end_reason = f"{type(exc).__name__}: {exc}", END_ERROR
         self._done.set()
 
-    def _pipeline_config(self) -> PipelineConfig:
+    def _make_pipeline(self) -> Any:
         c = self.config  # the pipeline finds and tracks people; the session's engines do the checking
-        return PipelineConfig(people=c.people, model=c.model, exercise=None, lang=c.lang, draw=False)
+        pipe = self._factory(PipelineConfig(people=c.people, model=c.model, exercise=None, lang=c.lang, draw=False))
+        tracker = getattr(pipe, "tracker", None)
+        if c.confirm_window_s is not None and isinstance(tracker, PersonTracker):
+            # Workaround until the tracker confirms by time at low frame rates (see docs/app.md).
+            pipe.tracker = PersonTracker(replace(tracker.config, confirm_window_s=c.confirm_window_s))
+        return pipe
 
     def _spawn(self, name: str, target: Callable[[], None]) -> None:
         t = threading.Thread(target=target, name=name, daemon=True)
