@@ -16,7 +16,8 @@ FAULT_CODES: tuple[str, ...] = (
 FAULT_EFFECTS: dict[str, str] = {
     "stoop_lift": "lift with nearly straight knees: knee flexion ~20° at the box, trunk ~95° forward",
     "rounded_back": "extra spinal flexion (lumbar + thoracic up to ~45°) with less pelvic tilt",
-    "knee_valgus": "knees rotated ~30° towards the midline about the hip–ankle axis (feet stay put)",
+    "knee_valgus": "knees turned 14–22° towards the midline about the hip–ankle axis (feet stay put): at the "
+                   "bottom the knees are about half as far apart as the ankles instead of wider",
     "hips_sagging": "hips below the shoulder–ankle line (hip and lumbar extension)",
     "hips_piking": "hips above the shoulder–ankle line (~30° hip flexion)",
     "twisting": "trunk rotation about its long axis (~25°) and pelvis roll",

@@ -62,7 +62,7 @@ def squat(S: BodyShape, st: State, opts: dict) -> Pose:
     world_arm = 12 + 78 * ease(st.s)
     total = tilt + spine[0] + spine[1]
     return build_pose(S, np.array([0.0, hy, hz]), rot_x(tilt), spine_flex=spine, neck_flex=-0.55 * total,
-                      legs=_legs(S, _stance(S, 0.05), valgus=32 * st.level("knee_valgus") * u),
+                      legs=_legs(S, _stance(S, 0.05), valgus=14 * st.level("knee_valgus") * u),
                       arms=_arms_fk(world_arm + total, abd=6, bend=8))
 
 
@@ -111,7 +111,7 @@ def _lift_frame(S: BodyShape, u: float, st: State, twist: float,
     total = tilt + spine[0] + spine[1]
     return build_pose(
         S, np.array([0.0, hy, hz]), pelvis_rot, spine_flex=spine, spine_twist=0.7 * twist,
-        neck_flex=-0.5 * total, legs=_legs(S, _stance(S, 0.07), valgus=30 * st.level("knee_valgus") * u,
+        neck_flex=-0.5 * total, legs=_legs(S, _stance(S, 0.07), valgus=22 * st.level("knee_valgus") * u,
                                            poles=(TOE_OUT + 12, TOE_OUT + 12)),
         arms=(arms[0], arms[1]))
 
@@ -196,7 +196,7 @@ def lunge(S: BodyShape, st: State, opts: dict) -> Pose:
                                                                                                       strict=True))
     bottom = _lunge_bottom(S, x, ys, zs, pz, front, feet)
     hy = top + (bottom - top) * u
-    valg = [32 * st.level("knee_valgus") * u if i == front else 0.0 for i in range(2)]
+    valg = [14 * st.level("knee_valgus") * u if i == front else 0.0 for i in range(2)]
     legs = []
     for i, sign in enumerate((1.0, -1.0)):
         pole = rot_y(sign * (TOE_OUT - valg[i])) @ FWD
