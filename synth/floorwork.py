@@ -62,7 +62,7 @@ def push_up(S: BodyShape, st: State, opts: dict) -> Pose:
 def _push_build(S: BodyShape, st: State, theta: float, arms: tuple[Limb, Limb] | None = None) -> Pose:
     sag, pike, hd = st.level("hips_sagging"), st.level("hips_piking"), st.level("head_drop")
     hip = 30 * pike - 14 * sag
-    return build_pose(S, ORIGIN, rot_x(theta), spine_flex=(-12 * sag + 6 * pike, 0.0), neck_flex=-6 + 50 * hd,
+    return build_pose(S, ORIGIN, rot_x(theta), spine_flex=(-12 * sag + 6 * pike, 0.0), neck_flex=-16 + 60 * hd,
                       legs=(Limb(flex=hip, abd=3), Limb(flex=hip, abd=3)),
                       arms=arms or (Limb(flex=90), Limb(flex=90)))
 
@@ -92,7 +92,7 @@ def plank(S: BodyShape, st: State, opts: dict) -> Pose:
     spine = (-12 * sag + 6 * pike + _breath(st.t, 0.8), 0.0)
 
     def build(theta: float) -> Pose:
-        return build_pose(S, ORIGIN, rot_x(theta), spine_flex=spine, neck_flex=-4 + 50 * hd,
+        return build_pose(S, ORIGIN, rot_x(theta), spine_flex=spine, neck_flex=-14 + 60 * hd,
                           legs=(Limb(flex=hip, abd=3), Limb(flex=hip, abd=3)),
                           arms=(Limb(flex=88, abd=4, bend=92, end=-10), Limb(flex=88, abd=4, bend=92, end=-10)))
 
@@ -133,7 +133,7 @@ def bird_dog(S: BodyShape, st: State, opts: dict) -> Pose:
 
     def build(theta: float) -> Pose:
         return build_pose(S, ORIGIN, rot_x(theta) @ rot_y(roll), spine_flex=(-24 * sag, -6 * sag),
-                          spine_twist=-0.85 * roll, neck_flex=-8 + 48 * hd, legs=(legs[0], legs[1]),
+                          spine_twist=-0.85 * roll, neck_flex=-16 + 58 * hd, legs=(legs[0], legs[1]),
                           arms=(hands[0], hands[1]))
 
     support = [("l_wrist", 0.022 * S.height / 1.75), ("r_wrist", 0.022 * S.height / 1.75)]
