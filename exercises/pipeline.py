@@ -11,10 +11,7 @@ no domain logic: what a page shows comes from :class:`StepResult`.
 from __future__ import annotations
 
 import logging
-import queue
-import threading
 import time
-from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from exercises.stages import STAGES, PoseThread, SinkThread, StageTimer
 from vision.capture import open_video
 from vision.filters import PersonFilterBank
 from vision.frame import Frame
@@ -30,6 +28,9 @@ from vision.pose import PoseConfig, PoseEstimator
 from vision.tracking import PersonTracker
 
 log = logging.getLogger(__name__)
+
+__all__ = ["ANGLE_NAMES", "STAGES", "AnalysisResult", "Pipeline", "PipelineConfig", "Recorder", "StageTimer",
+           "StepResult"]
 
 ANGLE_NAMES: tuple[str, ...] = tuple(d.name for d in STANDARD_ANGLES)
 
@@ -54,6 +55,8 @@ class PipelineConfig:
     prefetch: int = 4
     #: keep per-frame landmarks for ``landmarks.npz`` (off: only per-frame person counts, flat memory)
     record: bool = True
+    #: run pose inference in its own thread, overlapping the checking and drawing of the previous frame
+    pose_thread: bool = True
 
     def __post_init__(self) -> None:
         if self.people < 1:
@@ -64,44 +67,6 @@ class PipelineConfig:
             raise ValueError(f"--target-fps must be positive, got {self.target_fps}")
         if self.prefetch < 0:
             raise ValueError(f"prefetch must be >= 0, got {self.prefetch}")
-
-
-#: Stages :class:`StageTimer` reports, in pipeline order.
-STAGES: tuple[str, ...] = ("decode", "pose", "tracking", "filter", "checking", "drawing", "record", "encode")
-
-
-class StageTimer:
-    """Per-stage wall time of the last ``keep`` frames (bounded: memory stays flat on long runs).
-
-    ``decode`` is the time the pipeline waited for the next decoded frame (with prefetch
-    that is only the part decoding did not overlap); ``encode`` is measured in the
-    encoder thread.
-    """
-
-    def __init__(self, keep: int = 20000) -> None:
-        self._ms: dict[str, deque[float]] = {s: deque(maxlen=keep) for s in STAGES}
-        self._lock = threading.Lock()
-
-    def add(self, stage: str, seconds: float) -> None:
-        """Record one frame's time in ``stage``."""
-        with self._lock:
-            self._ms.setdefault(stage, deque(maxlen=20000)).append(seconds * 1000.0)
-
-    def samples(self, stage: str) -> np.ndarray:
-        """The kept per-frame times of ``stage`` in milliseconds."""
-        with self._lock:
-            return np.array(self._ms.get(stage, ()), np.float64)
-
-    def summary(self) -> dict[str, dict[str, float]]:
-        """``{stage: {"median_ms", "p95_ms", "mean_ms", "n"}}`` for stages that ran."""
-        out = {}
-        for stage in self._ms:
-            ms = self.samples(stage)
-            if ms.size:
-                out[stage] = {"median_ms": round(float(np.median(ms)), 3),
-                              "p95_ms": round(float(np.percentile(ms, 95)), 3),
-                              "mean_ms": round(float(ms.mean()), 3), "n": int(ms.size)}
-        return out
 
 
 @dataclass(frozen=True)
@@ -208,44 +173,6 @@ class AnalysisResult:
         }
 
 
-class _SinkThread:
-    """Encode in a background thread behind a bounded queue, so encoding overlaps inference."""
-
-    def __init__(self, sink: Any, depth: int, timer: StageTimer | None) -> None:
-        self._sink, self._timer = sink, timer
-        self._q: queue.Queue[np.ndarray | None] = queue.Queue(maxsize=max(depth, 1))
-        self._error: BaseException | None = None
-        self._thread = threading.Thread(target=self._run, name="formcheck-encode", daemon=True)
-        self._thread.start()
-
-    def _run(self) -> None:
-        while True:
-            image = self._q.get()
-            if image is None:
-                return
-            if self._error is not None:
-                continue  # drain, so the producer never blocks on a dead encoder
-            t0 = time.perf_counter()
-            try:
-                self._sink.write(image)
-            except BaseException as exc:  # handed to the producer thread
-                self._error = exc
-            if self._timer is not None:
-                self._timer.add("encode", time.perf_counter() - t0)
-
-    def write(self, image: np.ndarray) -> None:
-        if self._error is not None:
-            raise self._error
-        self._q.put(image)
-
-    def close(self) -> None:
-        self._q.put(None)
-        self._thread.join()
-        self._sink.close()
-        if self._error is not None:
-            raise self._error
-
-
 class Pipeline:
     """capture → pose → tracking → filter → engine → drawing, one frame at a time.
 
@@ -278,9 +205,15 @@ class Pipeline:
     # ------------------------------------------------------------------ live
     def step(self, frame: Frame) -> StepResult:
         """Process one captured frame (with image) and return the result."""
-        timer = self.timer
         t0 = time.perf_counter()
         posed = self.pose.process(frame)
+        if self.timer is not None:
+            self.timer.add("pose", time.perf_counter() - t0)
+        return self._after_pose(posed)
+
+    def _after_pose(self, posed: Frame) -> StepResult:
+        """Tracking, filtering, the engine and drawing of a frame that already carries its poses."""
+        timer = self.timer
         t1 = time.perf_counter()
         tracked = self.tracker.update(posed)
         t2 = time.perf_counter()
@@ -300,8 +233,7 @@ class Pipeline:
             image = render(tracked, overlays)
         if timer is not None:
             t5 = time.perf_counter()
-            for stage, dt in (("pose", t1 - t0), ("tracking", t2 - t1), ("filter", t3 - t2), ("checking", t4 - t3),
-                              ("drawing", t5 - t4)):
+            for stage, dt in (("tracking", t2 - t1), ("filter", t3 - t2), ("checking", t4 - t3), ("drawing", t5 - t4)):
                 timer.add(stage, dt)
         return StepResult(frame=tracked, events=events, overlays=overlays, image=image)
 
@@ -319,8 +251,9 @@ class Pipeline:
         ``video_out`` writes the annotated video (``.mp4`` H.264 or ``.webm`` VP9).
         ``progress(done, total)`` is called after each frame.
 
-        Decoding (``config.prefetch`` frames ahead) and encoding run in their own threads
-        behind bounded queues, overlapping pose inference.
+        Decoding (``config.prefetch`` frames ahead), pose inference (``config.pose_thread``)
+        and encoding run in their own threads behind bounded queues (:mod:`exercises.stages`);
+        the results are the same as stepping frame by frame.
         """
         from vision.sink import VideoSink
 
@@ -333,19 +266,16 @@ class Pipeline:
             total = src.frame_count
             if total and cfg.target_fps and cfg.target_fps < src.fps:
                 total = int(np.ceil(total * cfg.target_fps / src.fps))
-            sink = None
+            sink = posing = None
             if video_out:
-                sink = _SinkThread(VideoSink(video_out, fps=fps, size=(src.width, src.height)), 4, timer)
+                sink = SinkThread(VideoSink(video_out, fps=fps, size=(src.width, src.height)), 4, timer)
             try:
-                frames = iter(src)
-                while True:
-                    t_wait = time.perf_counter()
-                    frame = next(frames, None)
-                    if frame is None:
-                        break
-                    if timer is not None:
-                        timer.add("decode", time.perf_counter() - t_wait)
-                    res = self.step(frame)
+                if cfg.pose_thread:
+                    posing = PoseThread(iter(src), self.pose.process, 2, timer)
+                    results = (self._after_pose(posed) for posed in posing)
+                else:
+                    results = (self.step(frame) for frame in _timed_frames(src, timer))
+                for res in results:
                     t_rec = time.perf_counter()
                     recorder.add(res.frame.without_image())
                     if timer is not None:
@@ -358,6 +288,8 @@ class Pipeline:
                     if progress is not None:
                         progress(n, total)
             finally:
+                if posing is not None:
+                    posing.close()
                 if sink is not None:
                     sink.close()
             end_ms = recorder.frame_t_ms[-1] if recorder.frame_t_ms else 0
@@ -372,6 +304,19 @@ class Pipeline:
                 wall_s=time.perf_counter() - t0, recorder=recorder, report=report,
                 video_out=str(video_out) if video_out else None,
             )
+
+
+def _timed_frames(frames: Any, timer: StageTimer | None) -> Any:
+    """``frames``, timing how long each took to arrive (the ``decode`` stage)."""
+    it = iter(frames)
+    while True:
+        t0 = time.perf_counter()
+        frame = next(it, None)
+        if frame is None:
+            return
+        if timer is not None:
+            timer.add("decode", time.perf_counter() - t0)
+        yield frame
 
 
 def _make_engine(cfg: PipelineConfig) -> Any:
