@@ -170,11 +170,12 @@ def floor_lift(S: BodyShape, st: State, opts: dict) -> Pose:
 
 
 def _box_at(pose: Pose, S: BodyShape) -> tuple[np.ndarray, np.ndarray, tuple[float, float, float]]:
+    """The box between the wrists, level, its label facing forward."""
     lw, rw = pose["l_wrist"], pose["r_wrist"]
     across = lw - rw
-    half_w = max(0.05, float(np.linalg.norm(across)) / 2 - 0.03 * S.height / 1.75)
+    half_w = S.shoulder_half - 0.03 * S.height / 1.75  # a rigid box as wide as the hands hang apart
     centre = (lw + rw) / 2
-    frame = frame_yz(UP, np.cross(across, UP) * -1.0)
+    frame = frame_yz(UP, np.cross(across, UP))
     return centre, frame, (half_w, BOX_HALF_H, BOX_HALF_D)
 
 

@@ -116,6 +116,8 @@ def test_floor_lift_reaches_the_box_on_the_floor_and_stands_up_with_it() -> None
     assert top.props["box"][0][1] > 0.5
     assert _angles("floor_lift", 0.0, {"load_far": 1.0})["box_distance"] > _angles("floor_lift", 0.0)[
         "box_distance"] + 0.1
+    sizes = {_pose("floor_lift", s, f).props["box"][2] for s in (0.0, 0.5, 1.0) for f in ({}, {"twisting": 1.0})}
+    assert len(sizes) == 1  # the box is rigid
 
 
 @pytest.mark.parametrize("exercise", ["plank", "push_up"])
