@@ -54,7 +54,8 @@ from exercises.session_types import (
 )
 from vision.capture import CaptureError, VideoSource, open_video
 from vision.frame import Frame
-from vision.tracking import PersonTracker
+from vision.pose import PoseConfig, PoseEstimator
+from vision.tracking import PersonTracker, TrackerConfig
 
 log = logging.getLogger(__name__)
 
@@ -109,6 +110,9 @@ class LiveSession:
         self._t_first: float | None = None
         self._t_latest = 0.0
         self._no_person_since: int | None = None
+        self._gaps: deque[float] = deque(maxlen=5)
+        self._prev_ms: int | None = None
+        self._base = (TrackerConfig().confirm_window_s, PoseConfig().lost_after_s)
         # Owned by the UI thread (poll) and by the pushing thread (push, fetch_image).
         self._last: LiveUpdate | None = None
         self._last_poll = clock()
@@ -160,12 +164,22 @@ class LiveSession:
 
     def _make_pipeline(self) -> Any:
         c = self.config  # the pipeline finds and tracks people; the session's engines do the checking
-        pipe = self._factory(PipelineConfig(people=c.people, model=c.model, exercise=None, lang=c.lang, draw=False))
-        tracker = getattr(pipe, "tracker", None)
-        if c.confirm_window_s is not None and isinstance(tracker, PersonTracker):
-            # Workaround until the tracker confirms by time at low frame rates (see docs/app.md).
-            pipe.tracker = PersonTracker(replace(tracker.config, confirm_window_s=c.confirm_window_s))
-        return pipe
+        return self._factory(PipelineConfig(people=c.people, model=c.model, exercise=None, lang=c.lang, draw=False))
+
+    def _adapt_to_rate(self, t_ms: int) -> None:
+        """Workaround (see docs/app.md) until tracking and pose count time in frames too: at a few analysed
+        frames per second a new person could never collect 3 sightings within the tracker's 0.5 s, and the
+        pose stage dropped everyone unseen for 0.4 s before the next frame arrived."""
+        gaps = self._gaps
+        if self._prev_ms is not None:
+            gaps.append((t_ms - self._prev_ms) / 1000.0)
+        self._prev_ms = t_ms
+        tracker, pose = getattr(self._pipe, "tracker", None), getattr(self._pipe, "pose", None)
+        if not gaps or not isinstance(tracker, PersonTracker) or not isinstance(pose, PoseEstimator):
+            return
+        dt = float(np.median(gaps))
+        tracker.config = replace(tracker.config, confirm_window_s=max(self._base[0], 3.5 * dt))
+        pose.config = replace(pose.config, lost_after_s=max(self._base[1], 2.5 * dt))
 
     def _spawn(self, name: str, target: Callable[[], None]) -> None:
         t = threading.Thread(target=target, name=name, daemon=True)
@@ -363,6 +377,8 @@ class LiveSession:
         return self._engines[exercise]
 
     def _analyse(self, frame: Frame) -> LiveUpdate:
+        if self.config.adapt_to_rate:
+            self._adapt_to_rate(frame.t_ms)
         tracked: Frame = self._pipe.step(frame).frame
         now = self._clock()
         self._n += 1

@@ -35,9 +35,9 @@ class SessionConfig:
     draw: bool = True
     image_width: int | None = 960  # annotated pictures are scaled down to this width
     idle_timeout_s: float | None = None  # stop when nobody polled for this long (a closed browser tab)
-    #: the tracker reports a new person after 3 sightings within this window; live analysis may run at only
-    #: a few frames per second (several people, a busy machine), so it is wider than offline (0.5 s)
-    confirm_window_s: float | None = 1.5
+    #: live analysis may run at only a few frames per second (several people, a busy machine): stretch the
+    #: tracker's confirmation window and the pose stage's loss timeout with the frame interval
+    adapt_to_rate: bool = True
 
     def __post_init__(self) -> None:
         if self.people < 1:

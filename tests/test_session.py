@@ -337,16 +337,17 @@ def test_config_validation() -> None:
         replace(SessionConfig(), frame_queue=0)
 
 
-def test_people_are_found_when_the_analysis_runs_at_a_few_frames_per_second() -> None:
-    """A busy machine analyses only every ~5th camera frame: 300 ms apart, people must still be reported."""
+@pytest.mark.parametrize("every", [18, 40])
+def test_people_are_found_when_the_analysis_runs_at_a_few_frames_per_second(every: int) -> None:
+    """A busy machine analyses only every n-th camera frame (300 ms / 670 ms apart): people are still reported."""
     from vision.capture import open_video
 
     with open_video(ROOT / "samples" / "pose2sim_singleperson_cam01.mp4") as src:
-        frames = [f for f in src if f.index % 18 == 0]  # 60 fps clip: 300 ms between analysed frames
+        frames = [f for f in src if f.index % every == 0]  # a 60 fps clip
     seen = []
     with LiveSession(SessionConfig(exercise="squat", people=1)) as session:
         session.start_external()
         for f in frames:
             session.push(f.image, t_ms=f.t_ms, wait=True)
             seen.append(_wait_for_index(session, len(seen)).num_people)
-    assert len(seen) == 6 and sum(n > 0 for n in seen) >= 3, seen
+    assert sum(n > 0 for n in seen) >= len(seen) - 2, seen  # the tracker confirms a person on the 3rd sighting
