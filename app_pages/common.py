@@ -131,11 +131,10 @@ def exercise_name(ex_id: str) -> str:
 
 
 def exercise_select(label_key: str, key: str, default: str | None = None) -> str:
-    """A selectbox of the bundled exercises (display names translated); returns the id."""
+    """A selectbox of the bundled exercises (names translated) starting at ``default``; returns the id."""
     ids = exercise_ids()
-    if key not in st.session_state:
-        st.session_state[key] = default if default in ids else ("squat" if "squat" in ids else ids[0])
-    return st.selectbox(t(label_key), ids, format_func=msgs().exercise, key=key)
+    first = default if default in ids else ("squat" if "squat" in ids else ids[0])
+    return st.selectbox(t(label_key), ids, index=ids.index(first), format_func=msgs().exercise, key=key)
 
 
 def camera_guidance(ex_id: str) -> list[str]:

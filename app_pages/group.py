@@ -30,7 +30,7 @@ from app_pages.live_view import open_session, start_stop, summary_view, tile
 from exercises.session import LiveSession, LiveUpdate, SessionConfig
 
 KEY = "group_session"
-TILES_PER_ROW = 3
+TILES_PER_ROW = 2
 
 
 def _tiles_for(update: LiveUpdate) -> list:
@@ -51,17 +51,20 @@ def _group_view() -> None:
     if update is None:
         st.info(t("live.waiting"))
         return
-    if update.image is not None:
-        st.image(update.image, channels="BGR", width="stretch")
-    st.caption(t("live.fps", fps=f"{update.fps:.1f}", people=update.num_people))
+    col_img, col_tiles = st.columns([1, 1])
+    with col_img:
+        if update.image is not None:
+            st.image(update.image, channels="BGR", width="stretch")
+        st.caption(t("live.fps", fps=f"{update.fps:.1f}", people=update.num_people))
     people = _tiles_for(update)
-    if not people:
-        st.warning(t("live.no_person"), icon="🔍")
-    for row in range(0, len(people), TILES_PER_ROW):
-        cols = st.columns(TILES_PER_ROW)
-        for col, person in zip(cols, people[row:row + TILES_PER_ROW], strict=False):
-            with col:
-                tile(session, person, update)
+    with col_tiles:
+        if not people:
+            st.warning(t("live.no_person"), icon="🔍")
+        for row in range(0, len(people), TILES_PER_ROW):
+            cols = st.columns(TILES_PER_ROW)
+            for col, person in zip(cols, people[row:row + TILES_PER_ROW], strict=False):
+                with col:
+                    tile(session, person, update)
 
 
 def _source() -> str | None:
@@ -89,11 +92,12 @@ def _source() -> str | None:
 def _make() -> LiveSession:
     """The session for the current choices (read from the widgets' state at click time)."""
     ss = st.session_state
+    kind = ss.get("group_source", "sample")
     source = {"camera": lambda: ss.get("group_camera", "0"), "sample": lambda: str(ss.get("group_sample", "")),
-              "upload": lambda: ss.get("group_upload_path") or ""}[ss.get("group_source", "sample")]()
+              "upload": lambda: ss.get("group_upload_path") or ""}[kind]()
     config = SessionConfig(exercise=ss["group_exercise"], lang=lang(), people=int(ss["group_people"]),
                            model=model_path(), profile=profile(), idle_timeout_s=30.0)
-    return open_session(config, source)
+    return open_session(config, source, loop=kind == "sample")  # a short sample repeats like a live class
 
 
 with page_guard():

@@ -110,11 +110,14 @@ def _browser(exercise: str) -> None:
     names = ("start", "stop", "select_device", "media_api_not_available", "device_ask_permission",
              "device_not_available", "device_access_denied", "turn_camera_on", "turn_camera_off",
              "select_camera")
-    ctx = webrtc_streamer(
-        key="live-webrtc", mode=WebRtcMode.SENDRECV, video_frame_callback=_rtc_callback(session),
-        rtc_configuration={"iceServers": _ice_servers()}, media_stream_constraints={"video": True, "audio": False},
-        translations={n: t(f"webrtc.{n}") for n in names}, async_processing=True,
-    )
+    col_video, col_status = st.columns([3, 2])
+    with col_video:
+        ctx = webrtc_streamer(
+            key="live-webrtc", mode=WebRtcMode.SENDRECV, video_frame_callback=_rtc_callback(session),
+            rtc_configuration={"iceServers": _ice_servers()},
+            media_stream_constraints={"video": True, "audio": False},
+            translations={n: t(f"webrtc.{n}") for n in names}, async_processing=True,
+        )
     if ctx.state.playing and not session.started:
         st.session_state.pop("live_summary", None)
         try:
@@ -127,13 +130,16 @@ def _browser(exercise: str) -> None:
         _finish(key)
         return
     if session.running:
-        _live_view(key, show_image=False)
+        with col_status:
+            _live_view(key, show_image=False)
 
 
 with page_guard():
     st.title(t("live.title"))
     exercise = exercise_select("live.exercise", "live_exercise")
-    with st.expander(t("live.camera_setup"), expanded=True):
+    running = any(st.session_state.get(k) is not None and st.session_state[k].running
+                  for k in ("live_session", "live_rtc_session"))
+    with st.expander(t("live.camera_setup"), expanded=not running), page_guard():
         st.markdown("\n".join(f"- {line}" for line in camera_guidance(exercise)))
     source = st.radio(t("live.source"), ["opencv", "browser"], format_func=labels("live.source_"),
                       horizontal=True, key="live_source")

@@ -37,15 +37,16 @@ def pace_files() -> bool:
     return os.environ.get("FORMCHECK_LIVE_PACE_FILES", "1") != "0"
 
 
-def open_session(config: SessionConfig, source: str) -> LiveSession:
-    """A started session on a camera index, stream URL or video file (files play like a camera).
+def open_session(config: SessionConfig, source: str, *, loop: bool = False) -> LiveSession:
+    """A started session on a camera index, stream URL or video file (a file plays like a camera,
+    with ``loop`` over and over until stopped).
 
     Raises what :meth:`LiveSession.start` raises (camera unavailable, not a video, bad model, ...).
     """
     session = LiveSession(config)
     src = source.strip()
     is_file = not src.isdigit() and "://" not in src
-    session.start(src, pace=is_file and pace_files())
+    session.start(src, pace=is_file and pace_files(), loop=is_file and loop and pace_files())
     return session
 
 

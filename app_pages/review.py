@@ -157,13 +157,10 @@ with page_guard():
     st.caption(t("privacy.video"))
     path, upload_name, data = _source()
     guess = guess_exercise(path) if path is not None else None
-    if path is not None and st.session_state.get("review_last_sample") != str(path):
-        st.session_state["review_last_sample"] = str(path)
-        if guess:
-            st.session_state["review_exercise"] = guess
     col_ex, col_people = st.columns([2, 1])
     with col_ex:
-        exercise = exercise_select("review.exercise", "review_exercise", default=guess)
+        # One widget per guessed exercise: choosing another sample starts at that sample's exercise.
+        exercise = exercise_select("review.exercise", f"review_exercise_{guess}", default=guess)
     with col_people:
         people = st.number_input(t("review.people"), min_value=1, max_value=6, value=2, key="review_people")
     if path is not None and st.session_state.get("review_result") is None:
