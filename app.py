@@ -20,6 +20,8 @@ from app_pages.i18n import LANGUAGE_NAMES
 logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
 st.set_page_config(page_title="formcheck", page_icon="🧘", layout="wide")
+# Streamlit's uploader prints its own (English) size note; the pages state the limit in the user's language.
+st.html("<style>[data-testid='stFileUploaderDropzoneInstructions'] {display: none}</style>")
 
 
 def _language_changed() -> None:
