@@ -20,6 +20,8 @@ from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from exercises.definition import Condition, HoldDef, PhaseDef, RepsDef, StartDef
 
 log = logging.getLogger(__name__)
@@ -101,6 +103,8 @@ class RepCounter:
     _last_a_s: float | None = None
     _ret: _Dwell = field(default_factory=_Dwell)
     _recent: deque[tuple[float, float]] = field(default_factory=deque)
+    #: Set when the person settled part-way (read and cleared by the person's state).
+    settled_level: float | None = None
 
     @property
     def direction(self) -> int:
@@ -174,7 +178,7 @@ class RepCounter:
         if self.state == "idle":
             pose = all_hold(self.start.conditions, vals) if self.start.conditions else True
             self._pose.update(t, None if a is None else (bool(a) and pose is not False and (pose is True)))
-            if self._pose.held(t, max(self.start.dwell_s, a_dwell)):
+            if self._pose.held(t, self.start.dwell_s):
                 self.established = True
                 self.state = "ready"
             return None
@@ -198,6 +202,7 @@ class RepCounter:
         if self.state == "moving":
             if self._settled(t, sig):  # stopped part-way and stayed: a new resting position, not a rep
                 log.debug("settled at %.3f without reaching the turn: not a rep", sig)
+                self.settled_level = float(np.median([v for _, v in self._recent]))
                 self.progress = None
                 self.state = "wait"
                 return None

@@ -82,6 +82,7 @@ class MetricDef:
     window_s: float = 0.15
     min_denominator: float = 1e-6
     direction: str = "down"
+    decay_per_s: float = 0.0  # drop: how fast the start value may sink towards the signal (units/s)
     valid: tuple[float, float] | None = None  # values outside are measurement errors (NaN)
 
 
@@ -172,6 +173,28 @@ class RuleDef:
 
 
 @dataclass(frozen=True)
+class SummaryDef:
+    """A measure reported per rep: its ``agg`` over the rep and, with ``bands``, the band it fell in
+    (edges ascending, e.g. REBA trunk flexion ``[20, 60]`` gives ``0-20``, ``20-60``, ``>60``)."""
+
+    metric: str
+    agg: str = "max"
+    bands: tuple[float, ...] = ()
+
+    def band(self, value: float) -> str | None:
+        """Band label of ``value`` (None without bands or for NaN)."""
+        if not self.bands or value != value:
+            return None
+        edges = list(self.bands)
+        lo = "0"
+        for e in edges:
+            if value < e:
+                return f"{lo}-{e:g}"
+            lo = f"{e:g}"
+        return f">{edges[-1]:g}"
+
+
+@dataclass(frozen=True)
 class SetupDef:
     """Setup guidance limits: person height as a fraction of the frame height."""
 
@@ -196,6 +219,7 @@ class ExerciseDef:
     setup: SetupDef = field(default_factory=SetupDef)
     praise: str = "praise.clean_rep"
     source: str = ""
+    summary: tuple[SummaryDef, ...] = ()
 
     @property
     def phase_names(self) -> tuple[str, ...]:
@@ -296,7 +320,7 @@ def _metric(ctx: _Ctx, name: str, raw: Any) -> MetricDef:
     path = f"metrics.{name}"
     raw = ctx.table(raw, path)
     allowed = {"type", "points", "of", "sides", "space", "scale", "axis", "flexion", "op", "order",
-               "absolute", "window_s", "min_denominator", "direction", "valid"}
+               "absolute", "window_s", "min_denominator", "direction", "valid", "decay_per_s"}
     ctx.keys(raw, path, allowed, {"type"})
     mtype = ctx.choice(raw, "type", path, tuple(METRIC_TYPES), "angle")
     npts = METRIC_TYPES[mtype]
@@ -337,6 +361,7 @@ def _metric(ctx: _Ctx, name: str, raw: Any) -> MetricDef:
         window_s=ctx.num(raw, "window_s", path, 2.0 if mtype == "drop" else 0.15, 0.01, 30.0) or 0.15,
         min_denominator=ctx.num(raw, "min_denominator", path, 1e-6, 0.0) or 1e-6,
         direction=ctx.choice(raw, "direction", path, ("down", "up"), "down"),
+        decay_per_s=ctx.num(raw, "decay_per_s", path, 0.0, 0.0) or 0.0,
         valid=(float(valid[0]), float(valid[1])) if valid is not None else None,
     )
 
@@ -469,7 +494,7 @@ def parse_exercise(data: dict[str, Any], source: str) -> ExerciseDef:
     """Validate a parsed TOML document; ``source`` names the file in errors."""
     ctx = _Ctx(source)
     ctx.keys(data, "", {"id", "kind", "view", "required_landmarks", "metrics", "start", "reps", "hold", "rules",
-                        "setup", "praise", "description"}, {"id", "kind", "view", "metrics"})
+                        "setup", "praise", "description", "summary"}, {"id", "kind", "view", "metrics"})
     ex_id = data["id"]
     if not isinstance(ex_id, str) or not ex_id.isidentifier():
         raise ctx.fail("id", "must be an identifier such as 'squat'")
@@ -507,6 +532,19 @@ def parse_exercise(data: dict[str, Any], source: str) -> ExerciseDef:
                      ctx.num(su, "max_body_height", "setup", 0.98, 0.0, 2.0) or 0.98,
                      ctx.num(su, "min_visibility", "setup", 0.5, 0.0, 1.0) or 0.0)
     rules = _rules(ctx, data.get("rules", []), phases, metrics)
+    summary = []
+    for name, sd in ctx.table(data.get("summary", {}), "summary").items():
+        path = f"summary.{name}"
+        if name not in metrics:
+            raise ctx.fail(path, f"unknown metric {name!r}")
+        sd = ctx.table(sd, path)
+        ctx.keys(sd, path, {"agg", "bands"})
+        bands = sd.get("bands", [])
+        if not isinstance(bands, list) or not all(isinstance(b, int | float) and not isinstance(b, bool)
+                                                  for b in bands) or sorted(bands) != bands:
+            raise ctx.fail(f"{path}.bands", "must be an ascending list of numbers")
+        summary.append(SummaryDef(name, ctx.choice(sd, "agg", path, ("max", "min", "mean"), "max"),
+                                  tuple(float(b) for b in bands)))
     praise = data.get("praise", "praise.clean_rep")
     from exercises.messages import known_key  # local import: messages imports nothing from here
 
@@ -516,7 +554,7 @@ def parse_exercise(data: dict[str, Any], source: str) -> ExerciseDef:
     if not known_key(praise):
         raise ctx.fail("praise", f"unknown message key {praise!r}")
     return ExerciseDef(ex_id, kind, view, tuple(n.lower() for n in req), metrics, start, rules, reps, hold,
-                       setup, praise, source)
+                       setup, praise, source, tuple(summary))
 
 
 def load_exercise(name_or_path: str | Path) -> ExerciseDef:

@@ -146,6 +146,7 @@ class MetricComputer:
         self._now = 0.0
         self._base_hist: dict[str, deque[tuple[float, float]]] = {}
         self._baseline: dict[str, float] = {}
+        self._base_t: dict[str, float] = {}
         #: Set by the person's state machine while a rep is in progress: start values stay put.
         self.frozen = False  # metric -> (t, image y of a planted ground point)
 
@@ -156,12 +157,14 @@ class MetricComputer:
         self._ground.clear()
         self._base_hist.clear()
         self._baseline.clear()
+        self._base_t.clear()
 
     def reset_rates(self) -> None:
         """Forget the history of time derivatives and start values."""
         self._rate_hist.clear()
         self._base_hist.clear()
         self._baseline.clear()
+        self._base_t.clear()
 
     def baseline(self, name: str) -> float:
         """The calibrated start value behind a ``drop`` metric (NaN if none yet)."""
@@ -222,8 +225,12 @@ class MetricComputer:
         return float({"mean": np.mean, "max": np.max, "min": np.min, "sum": np.sum}[m.op](fin))
 
     def _drop(self, m: MetricDef, t_s: float, x: float) -> float:
-        """Distance below (``down``) or above (``up``) the start value: the extreme of the last
-        ``window_s`` seconds, held while a rep is in progress."""
+        """Distance below (``down``) or above (``up``) the start value.
+
+        The start value is a high percentile of the last ``window_s`` seconds (robust to outliers),
+        held while a rep is in progress; with ``decay_per_s`` it may only sink that fast towards
+        the signal, so a slow movement outside a rep cannot drag it along.
+        """
         sign = 1.0 if m.direction == "down" else -1.0
         if not self.frozen:
             h = self._base_hist.setdefault(m.name, deque())
@@ -232,9 +239,28 @@ class MetricComputer:
             while h and h[0][0] < t_s - m.window_s:
                 h.popleft()
             if h:
-                self._baseline[m.name] = sign * float(np.percentile([v for _, v in h], BASELINE_PERCENTILE))
+                target = float(np.percentile([v for _, v in h], BASELINE_PERCENTILE))
+                prev = self._baseline.get(m.name)
+                last_t = self._base_t.get(m.name)
+                if m.decay_per_s and prev is not None and last_t is not None:
+                    target = max(target, sign * prev - m.decay_per_s * max(0.0, t_s - last_t))
+                self._baseline[m.name] = sign * target
+                self._base_t[m.name] = t_s
         base = self._baseline.get(m.name, math.nan)
         return sign * (base - x) if math.isfinite(x) else math.nan
+
+    def rebase(self, name: str, t_s: float, level: float) -> None:
+        """Move a ``drop`` metric's start value so that its current ``level`` reads 0 (the person
+        settled into a new resting position, e.g. a split stance)."""
+        m = self.ex.metrics.get(name)
+        base = self._baseline.get(name)
+        if m is None or m.type != "drop" or base is None or not math.isfinite(level):
+            return
+        sign = 1.0 if m.direction == "down" else -1.0
+        new = base - sign * level
+        self._baseline[name] = new
+        self._base_hist[name] = deque([(t_s, sign * new)])
+        self._base_t[name] = t_s
 
     def _rate(self, m: MetricDef, t_s: float, x: float) -> float:
         """Causal derivative by local linear fits over ``window_s`` (order 2 = slope of slopes)."""

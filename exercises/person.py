@@ -58,6 +58,7 @@ class RepEvent:
 
     turn_end_s: float = 0.0
     peak_s: float = 0.0
+    measures: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     @property
     def tempo(self) -> dict[str, float]:
@@ -75,6 +76,7 @@ class RepEvent:
             "index": self.index, "start_s": round(self.start_s, 3), "end_s": round(self.end_s, 3),
             "faults": list(self.faults), "rom_reached": self.rom_reached,
             "peak": None if not math.isfinite(self.peak) else round(self.peak, 3), "tempo": self.tempo,
+            "measures": self.measures,
         }
 
 
@@ -128,8 +130,10 @@ class PersonState:
     _told_view: set[str] = field(default_factory=set)
     _skipped: dict[str, RuleDef] = field(default_factory=dict)
     _pre_seen: dict[str, tuple[float, RuleDef]] = field(default_factory=dict)
+    _summary: dict[str, list[float]] = field(default_factory=dict)
     _last_praise_s: float = -math.inf
     _last_setup_s: float = -math.inf
+    _frame_dt: float = 0.0
     _started: bool = False
 
     def __post_init__(self) -> None:
@@ -190,6 +194,8 @@ class PersonState:
             self.interrupt()
         if self.first_s is None:
             self.first_s = obs.t
+        if self.last_s is not None and 0 < obs.t - self.last_s < 0.5:
+            self._frame_dt = obs.t - self.last_s
         self.last_s = obs.t
         self.values, self.view, self.problems = obs.vals, obs.view, obs.problems
         out: list[Update] = []
@@ -240,6 +246,9 @@ class PersonState:
         assert c is not None and self.ex.reps is not None
         was_established, was_in_rep = c.established, c.in_rep
         result = c.update(obs.t, obs.vals)
+        if c.settled_level is not None:
+            self.metrics.rebase(self.ex.reps.signal, obs.t, c.settled_level)
+            c.settled_level = None
         out: list[Update] = []
         if c.established and not was_established:
             out.append(Update("start", self.track_id, obs.t))
@@ -256,11 +265,16 @@ class PersonState:
             self._pre_seen.clear()
             self.pre_rules.reset_rep()
         if result is None and not c.in_rep:
-            if self._rep_faults or any(s.agg_vals for s in self.rules.states.values()):
+            if self._rep_faults or self._summary or any(s.agg_vals for s in self.rules.states.values()):
                 self.rules.reset_rep()  # a rep was abandoned: its faults go with it
                 self._rep_faults.clear()
+                self._summary.clear()
             return out
         if c.in_rep:
+            for sd in self.ex.summary:
+                v = obs.vals.get(sd.metric, math.nan)
+                if math.isfinite(v):
+                    self._summary.setdefault(sd.metric, []).append(v)
             phases = {"rep", "down" if c.state == "moving" else "up"}
             if c.at_turn:
                 phases.add(self.ex.reps.turn_phase.name)
@@ -288,7 +302,8 @@ class PersonState:
                 if self._faults_db.ready(reps.fast_code, obs.t):
                     out.append(self._say(obs.t, reps.fast_code, "info", reps.fast_message, "fault"))
             ev = RepEvent(len(self.rep_events) + 1, result.start_s, result.end_s, result.turn_s, faults,
-                          result.rom_reached, result.peak, result.turn_end_s, result.peak_s)
+                          result.rom_reached, result.peak, result.turn_end_s, result.peak_s,
+                          self._measures())
             self.rep_events.append(ev)
             out.append(Update("rep", self.track_id, obs.t, rep=ev))
             if not faults and self._faults_db.ready("clean_rep", obs.t):
@@ -296,6 +311,18 @@ class PersonState:
                 out.append(self._say(obs.t, "clean_rep", "praise", self.ex.praise, "praise"))
             self.rules.reset_rep()
             self._rep_faults.clear()
+            self._summary.clear()
+        return out
+
+    def _measures(self) -> dict[str, dict[str, Any]]:
+        """Per-rep summary measures (e.g. peak trunk flexion and its REBA band)."""
+        out: dict[str, dict[str, Any]] = {}
+        for sd in self.ex.summary:
+            vals = self._summary.get(sd.metric)
+            if not vals:
+                continue
+            v = float({"max": max, "min": min, "mean": lambda xs: sum(xs) / len(xs)}[sd.agg](vals))
+            out[sd.metric] = {sd.agg: round(v, 3)} | ({"band": sd.band(v)} if sd.bands else {})
         return out
 
     def _step_hold(self, obs: Observation) -> list[Update]:
@@ -341,7 +368,9 @@ class PersonState:
                                                   self.msgs.text(reps.fast_message), "fault"))
             self.feedback.sort(key=lambda f: f.t_s)
         if self.timer is not None and self.timer.in_pose and self.last_s is not None:
-            extra = min(max(0.0, end_s - self.last_s), 0.5)
+            # the last frame lasts one frame period: count it whether the end time given is the last
+            # frame's time or the end of the video
+            extra = min(max(end_s - self.last_s, self._frame_dt), 0.5)
             if self.timer.paused_by is None:
                 self.timer.credit(extra)
             self.timer.interrupt()

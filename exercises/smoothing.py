@@ -23,6 +23,8 @@ log = logging.getLogger(__name__)
 
 #: Low-pass cutoff (Hz) for metric series; human exercise movement lives well below it.
 CUTOFF_HZ = 3.0
+#: Zero-phase smoothing filters twice (forward and back), so it can use a higher cutoff for the same noise.
+OFFLINE_CUTOFF_HZ = 5.0
 #: Samples further apart than this split an offline series.
 MAX_GAP_S = 0.7
 
@@ -63,7 +65,7 @@ def _segments(obs: Sequence[Observation]) -> list[tuple[int, int]]:
     return out
 
 
-def zero_phase(t: np.ndarray, x: np.ndarray, cutoff_hz: float = CUTOFF_HZ) -> np.ndarray:
+def zero_phase(t: np.ndarray, x: np.ndarray, cutoff_hz: float = OFFLINE_CUTOFF_HZ) -> np.ndarray:
     """Zero-phase Butterworth low-pass of one series (NaN kept where the input is NaN)."""
     ok = np.isfinite(x)
     if ok.sum() < 8 or len(t) < 8:

@@ -113,6 +113,22 @@ def test_stoop_index_separates_stoop_from_squat_lifts():
         assert highs["squat"] < 0.5 < 0.72 < highs["stoop"], (view, highs)
 
 
+def test_rep_events_carry_tempo_rom_and_reba_trunk_band():
+    actor = Actor("floor_lift", reps=2, faults={2: ("stoop_lift",)})
+    eng = run_engine(make_frames([actor], Filming(camera_for("floor_lift", "side"), seed=3)), "floor_lift")
+    squat_style, stoop = (e.to_dict() for e in _person(eng).rep_events)
+    assert squat_style["measures"]["trunk_inclination"]["band"] == "20-60"
+    assert stoop["measures"]["trunk_inclination"]["band"] == ">60"
+    assert stoop["measures"]["stoop_index"]["max"] > squat_style["measures"]["stoop_index"]["max"] + 0.3
+    for ev in (squat_style, stoop):
+        t = ev["tempo"]
+        assert t["total_s"] == pytest.approx(ev["end_s"] - ev["start_s"], abs=1e-3)
+        assert 0 < t["out_s"] < t["total_s"] and 0 < t["back_s"] < t["total_s"]
+    sq = run_engine(make_frames([Actor("squat", reps=2, faults={2: ("too_shallow",)})],
+                                Filming(camera_for("squat", "front"), seed=3)), "squat")
+    assert [e.rom_reached for e in _person(sq).rep_events] == [True, False]
+
+
 @pytest.mark.parametrize("exercise", ["plank", "side_plank"])
 def test_clean_hold_is_timed_in_full(exercise):
     view = "front" if exercise == "side_plank" else "side"
