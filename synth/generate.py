@@ -27,7 +27,7 @@ from synth.figure import Appearance, figure_parts
 from synth.motion import State, hold_timeline, rep_timeline
 from synth.render import Parts, render
 from synth.scene import Room, make_light, random_appearance, random_room, render_room
-from synth.truth import model_angles, person_frame, write_truth
+from synth.truth import model_angles, person_frame, sagittal_angles, write_truth
 from vision.landmarks import Landmark
 
 log = logging.getLogger(__name__)
@@ -196,7 +196,9 @@ class ClipRenderer:
             lm3 = seq[i].landmarks()
             xy = cam.project(lm3)
             vis = _visible(cam, lm3, xy, depth)
-            people.append(person_frame(k, lm3, xy, vis, model_angles(lm3, pose_extras(seq[i])), self.state(k, i)))
+            extra = pose_extras(seq[i])
+            people.append(person_frame(k, lm3, xy, vis, model_angles(lm3, extra),
+                                       sagittal_angles(lm3, seq[i].frames["pelvis"][:, 0]), self.state(k, i)))
         return bgr, {"index": i, "t_s": round(i / spec.fps, 6), "people": people}
 
     def _held_correctly(self, k: int) -> float:

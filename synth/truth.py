@@ -9,13 +9,15 @@ File layout (``format = "formcheck-synth-truth/1"``)::
      people: [{id, exercise, kind, reps, hold_s, rep_definition, faults_by_rep, labels_faults,
                view, azimuth_deg, heading_deg, position, body, appearance, options}],
      frames: [{index, t_s, people: [{id, joints_3d: 33×[x,y,z] (m, world y up),
-               joints_2d: 33×[u,v] (px), visible: 33×0/1, angles: {...}, angles_2d: {...},
+               joints_2d: 33×[u,v] (px), visible: 33×0/1, angles: {...}, angles_sagittal: {...},
+               angles_2d: {...},
                phase, s, rep_index, reps_done, faults_active: [...]}]}]}
 
 ``joints_3d``/``joints_2d`` are lists in :class:`~vision.landmarks.Landmark` order
 (index = ``Landmark.X``), exactly like ``Frame.xy``.  ``angles`` are the true 3D
-angles and ``angles_2d`` the same definitions on the true 2D projection (what a
-perfect 2D detector would measure); both use :data:`vision.geometry.STANDARD_ANGLES`
+angles, ``angles_sagittal`` knee/hip/trunk in the person's sagittal plane (what an
+ideal side view shows) and ``angles_2d`` the angles of the true 2D projection (what a
+perfect 2D detector would measure); all use :data:`vision.geometry.STANDARD_ANGLES`
 plus a few model-only values (``spine_flexion``, ``trunk_twist``, ``knee_gap_ratio``,
 ``hip_line_offset``, ``box_distance``).
 """
@@ -81,13 +83,28 @@ def model_angles(lm: np.ndarray, pose_extra: dict[str, float]) -> dict[str, floa
     return out
 
 
+SAGITTAL = ("left_knee", "right_knee", "left_hip", "right_hip", "trunk")
+
+
+def sagittal_angles(lm: np.ndarray, lateral: np.ndarray) -> dict[str, float | None]:
+    """Knee, hip and trunk angles in the person's sagittal plane (normal ``lateral``, the pelvis' left axis).
+
+    This is what an ideal side view measures: out-of-plane parts (a shoulder wider
+    than the hip, a thigh turned out) are removed, and so is camera perspective.
+    """
+    n = np.asarray(lateral, float) / np.linalg.norm(lateral)
+    flat = lm - np.outer(lm @ n, n)
+    angles = compute_angles(flat * _Y_DOWN, [d for d in STANDARD_ANGLES if d.name in SAGITTAL])
+    return {k: _r(float(v), 2) for k, v in angles.items()}
+
+
 def image_angles(xy: np.ndarray) -> dict[str, float | None]:
     """The standard angles on 2D pixel landmarks ``(33, 2)`` (image y down)."""
     return {k: _r(float(v), 1) for k, v in compute_angles(xy, STANDARD_ANGLES).items()}
 
 
 def person_frame(pid: int, lm3: np.ndarray, xy: np.ndarray, visible: np.ndarray, angles: dict,
-                 state: Any) -> dict:
+                 sagittal: dict, state: Any) -> dict:
     """One person's entry in one frame."""
     return {
         "id": pid,
@@ -95,6 +112,7 @@ def person_frame(pid: int, lm3: np.ndarray, xy: np.ndarray, visible: np.ndarray,
         "joints_2d": np.round(xy, 1).tolist(),
         "visible": visible.astype(int).tolist(),
         "angles": angles,
+        "angles_sagittal": sagittal,
         "angles_2d": image_angles(xy),
         "phase": state.phase,
         "s": round(float(state.s), 4),

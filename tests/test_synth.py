@@ -336,3 +336,17 @@ def test_parallel_rendering_gives_the_same_frames() -> None:
     _, parallel = frames(spec, workers=2)
     for (a, ta), (b, tb) in zip(serial, parallel, strict=True):
         assert np.array_equal(a, b) and ta == tb
+
+
+def test_sagittal_angles_ignore_out_of_plane_offsets() -> None:
+    from synth.truth import sagittal_angles
+
+    p = _pose("squat", 0.0)
+    lm = p.landmarks()
+    sag = sagittal_angles(lm, p.frames["pelvis"][:, 0])
+    # standing straight: in the sagittal plane hip and knee are nearly straight, the trunk upright
+    assert sag["left_knee"] > 175 and sag["left_hip"] > 170 and sag["trunk"] < 3
+    bottom = _pose("squat", 1.0)
+    sag = sagittal_angles(bottom.landmarks(), bottom.frames["pelvis"][:, 0])
+    full = model_angles(bottom.landmarks(), pose_extras(bottom))
+    assert abs(sag["left_knee"] - full["left_knee"]) < 10
