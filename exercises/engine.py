@@ -272,8 +272,3 @@ def _load_profiles(arg: ProfileArg) -> dict[int, Profile]:
     if isinstance(arg, str | Path):
         return {-1: load_profile(arg)}
     return {int(k): (v if isinstance(v, Profile) else load_profile(v)) for k, v in arg.items()}
-
-
-def finite(x: float) -> bool:
-    """``math.isfinite`` that accepts None."""
-    return x is not None and math.isfinite(x)

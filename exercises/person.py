@@ -96,7 +96,12 @@ class Feedback:
 
 @dataclass
 class Update:
-    """An event from :meth:`ExerciseEngine.update`: ``kind`` is rep | feedback | start."""
+    """An event from :meth:`ExerciseEngine.update`.
+
+    ``kind``: ``rep`` (a completed rep, in ``rep``), ``feedback`` (a message to show or speak, in
+    ``feedback``: a fault, praise or setup guidance), ``start`` (the start pose was reached),
+    ``hold_paused`` (the clock stopped; ``feedback.message`` says why) or ``hold_resumed``.
+    """
 
     kind: str
     track_id: int
@@ -337,7 +342,15 @@ class PersonState:
         pausing = next((r for r in self.rules.active() if r.pause_hold and SEVERITY_RANK[r.severity] >= 2), None)
         before = tm.total_s
         reached_before = before >= tm.hold.target_s
+        was_paused = tm.paused_by
         tm.update(obs.t, obs.vals, pausing.code if pausing else None)
+        if tm.paused_by != was_paused and tm.in_pose:
+            if tm.paused_by and pausing is not None:
+                reason = self.msgs.text("hold.paused", reason=self.msgs.text(pausing.message))
+                out.append(Update("hold_paused", self.track_id, obs.t,
+                                  feedback=Feedback(obs.t, pausing.code, pausing.severity, reason, "hold")))
+            elif not tm.paused_by:
+                out.append(Update("hold_resumed", self.track_id, obs.t))
         if not reached_before and tm.total_s >= tm.hold.target_s:
             out.append(self._say(obs.t, "target_reached", "praise", "praise.target_reached", "praise"))
         return out

@@ -150,9 +150,9 @@ def test_hold_clock_pauses_only_for_form_faults_and_says_why(exercise, code, vie
     from exercises.engine import ExerciseEngine
 
     eng = ExerciseEngine(exercise, lang="de")
-    reasons = set()
+    reasons, events = set(), []
     for f in make_frames([actor], Filming(camera_for(exercise, view), noise_px=1.0, seed=6)):
-        eng.update(f)
+        events += [u for u in eng.update(f) if u.kind.startswith("hold_")]
         if eng.people:
             r = eng.overlay(1)["paused_reason"]
             if r:
@@ -163,6 +163,8 @@ def test_hold_clock_pauses_only_for_form_faults_and_says_why(exercise, code, vie
     if pauses:
         assert 12.0 - 3.0 - 0.2 <= p.hold_s <= 12.0 - 1.5, p.hold_s
         assert any(r.startswith("Uhr pausiert") for r in reasons)
+        assert [u.kind for u in events][:2] == ["hold_paused", "hold_resumed"]
+        assert events[0].feedback.code == code and events[0].feedback.message.startswith("Uhr pausiert: ")
     else:
         assert p.hold_s == pytest.approx(12.0, abs=0.2)
-        assert not reasons
+        assert not reasons and not events
