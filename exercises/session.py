@@ -97,6 +97,7 @@ class LiveSession:
         self._source: VideoSource | None = None
         self._pipe: Any = None
         self._drop_when_full = True
+        self._pace = False
         self._started = False
         self.end_reason: str | None = None
         self.error: str | None = None
@@ -105,6 +106,7 @@ class LiveSession:
         self._assign: dict[int, str] = {}
         self._names: dict[int, str] = {}
         self._first_seen: dict[int, int] = {}
+        self._last_seen_ms: dict[int, int] = {}
         self._n = self._dropped = self._t_last_ms = 0
         self._times: deque[float] = deque()
         self._t_first: float | None = None
@@ -129,7 +131,9 @@ class LiveSession:
         """
         self._check_fresh()
         try:
-            src = open_video(source, pace=pace, loop=loop, target_fps=self.config.target_fps, prefetch=0)
+            # Files are paced here, not by open_video: its pacing never yields while decoding runs slower
+            # than real time (a busy machine, a looped 60 fps clip), see docs/app.md.
+            src = open_video(source, loop=loop, target_fps=self.config.target_fps, prefetch=0)
             try:
                 self._pipe = self._make_pipeline()
             except BaseException:
@@ -138,7 +142,7 @@ class LiveSession:
         except BaseException as exc:
             self._failed(exc)
             raise
-        self._source, self._drop_when_full = src, src.is_live or pace
+        self._source, self._drop_when_full, self._pace = src, src.is_live or pace, pace and not src.is_live
         self._spawn("formcheck-session-capture", self._capture_loop)
         self._spawn("formcheck-session-pipeline", self._pipeline_loop)
 
@@ -303,8 +307,14 @@ class LiveSession:
         src = self._source
         assert src is not None
         reason = END_SOURCE
+        wall0: float | None = None
         try:
             for frame in src:
+                if self._pace:  # a file played like a camera: wait for each frame's time, never skip ahead
+                    now = self._clock()
+                    wall0 = now - frame.t_s if wall0 is None else wall0
+                    if wall0 + frame.t_s > now:
+                        self._stop.wait(wall0 + frame.t_s - now)
                 if self._stop.is_set():
                     return
                 self._offer(("frame", frame))
@@ -388,13 +398,15 @@ class LiveSession:
         for row, tid in enumerate(int(t) for t in tracked.track_id):
             if tid >= 0:
                 self._first_seen.setdefault(tid, self._n)
+                self._last_seen_ms[tid] = tracked.t_ms
                 rows.setdefault(self.exercise_of(tid), []).append(row)
         events: list[Any] = []
         for ex in sorted(set(rows) | {self.config.exercise}):  # every engine sees time pass
             events += self._engine(ex).update(tracked.select(rows.get(ex, []))) or []
         visible = {int(t) for t in tracked.track_id if int(t) >= 0}
         overlays = {tid: self._overlay(tid) for tid in self._first_seen}
-        people = sorted((PersonStatus(tid, self._names.get(tid, ""), self.exercise_of(tid), ov, tid in visible)
+        people = sorted((PersonStatus(tid, self._names.get(tid, ""), self.exercise_of(tid), ov, tid in visible,
+                                      (tracked.t_ms - self._last_seen_ms[tid]) / 1000.0)
                          for tid, ov in overlays.items()), key=lambda p: (not p.visible, self._first_seen[p.track_id]))
         if visible:
             self._no_person_since = None

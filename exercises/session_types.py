@@ -55,6 +55,7 @@ class PersonStatus:
     exercise: str
     overlay: dict[str, Any]  # ExerciseEngine.overlay(): big, correction, severity, praise, setup, reps, hold_s, ...
     visible: bool  # in the newest frame
+    away_s: float = 0.0  # seconds since the person was last in the picture
 
 
 @dataclass(frozen=True)

@@ -351,3 +351,34 @@ def test_people_are_found_when_the_analysis_runs_at_a_few_frames_per_second(ever
             session.push(f.image, t_ms=f.t_ms, wait=True)
             seen.append(_wait_for_index(session, len(seen)).num_people)
     assert sum(n > 0 for n in seen) >= len(seen) - 2, seen  # the tracker confirms a person on the 3rd sighting
+
+
+class _SlowFile:
+    """A video file that decodes slower than real time: each frame advances the clock by two frame periods."""
+
+    is_live = False
+
+    def __init__(self, n: int, clock: list[float]) -> None:
+        self.n, self.clock = n, clock
+
+    def __iter__(self) -> Any:
+        img = np.zeros((36, 64, 3), np.uint8)
+        for i in range(self.n):
+            self.clock[0] += 2 / 30
+            yield Frame(index=i, t_ms=round(i * 1000 / 30), image=img)
+
+    def close(self) -> None:
+        pass
+
+
+def test_a_paced_file_that_decodes_slower_than_real_time_still_delivers(monkeypatch: pytest.MonkeyPatch) -> None:
+    now = [0.0]
+    monkeypatch.setattr("exercises.session.open_video", lambda source, **kw: _SlowFile(60, now))
+    pipe = ScriptedPipeline(None)
+    session = LiveSession(SessionConfig(), pipeline_factory=pipe, clock=lambda: now[0])
+    session.start("class.mp4", pace=True)
+    assert session.wait(TIMEOUT), "pacing must not wait for a future that never comes"
+    summary = session.stop()
+    assert summary.end_reason == END_SOURCE
+    assert pipe.seen and pipe.seen[-1] == 59  # frames flowed to the end; late ones may be dropped
+    assert summary.frames + summary.dropped == 60
