@@ -43,6 +43,9 @@ FALLBACK_GROUP_SAMPLE = SAMPLES_DIR / "pose2sim_multiperson_cam01.mp4"
 VIDEO_TYPES = ("mp4", "mov", "m4v", "mkv", "webm", "avi")
 #: How often live views refresh (seconds); the analysis itself runs at camera rate in the background.
 LIVE_REFRESH_S = float(os.environ.get("FORMCHECK_LIVE_REFRESH_S", "0.1"))
+#: Live analysis takes at most this many frames per second from a camera or file (2 cores rarely manage more;
+#: fewer frames to convert and queue leave more time for the analysis).
+LIVE_MAX_FPS = float(os.environ.get("FORMCHECK_LIVE_MAX_FPS", "15"))
 
 
 # ----------------------------------------------------------------------------- language and settings

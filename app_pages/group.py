@@ -13,6 +13,7 @@ from pathlib import Path
 import streamlit as st
 
 from app_pages.common import (
+    LIVE_MAX_FPS,
     LIVE_REFRESH_S,
     default_sample,
     exercise_select,
@@ -31,11 +32,14 @@ from exercises.session import LiveSession, LiveUpdate, SessionConfig
 
 KEY = "group_session"
 TILES_PER_ROW = 2
+#: a tile stays this long after its person left the picture (detection flickers; people step out briefly)
+TILE_KEEP_S = 10.0
 
 
 def _tiles_for(update: LiveUpdate) -> list:
-    """People with a tile: everyone in the picture, plus those who exercised or were named (by id)."""
-    keep = [p for p in update.people if p.visible or p.name or p.overlay.get("reps") or p.overlay.get("hold_s")]
+    """People with a tile: everyone seen in the last seconds, plus those who exercised or were named (by id)."""
+    keep = [p for p in update.people
+            if p.away_s <= TILE_KEEP_S or p.name or p.overlay.get("reps") or p.overlay.get("hold_s")]
     return sorted(keep, key=lambda p: p.track_id)
 
 
@@ -96,7 +100,7 @@ def _make() -> LiveSession:
     source = {"camera": lambda: ss.get("group_camera", "0"), "sample": lambda: str(ss.get("group_sample", "")),
               "upload": lambda: ss.get("group_upload_path") or ""}[kind]()
     config = SessionConfig(exercise=ss["group_exercise"], lang=lang(), people=int(ss["group_people"]),
-                           model=model_path(), profile=profile(), idle_timeout_s=30.0)
+                           model=model_path(), profile=profile(), idle_timeout_s=30.0, target_fps=LIVE_MAX_FPS)
     return open_session(config, source, loop=kind == "sample")  # a short sample repeats like a live class
 
 

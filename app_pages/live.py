@@ -14,6 +14,7 @@ from typing import Any
 import streamlit as st
 
 from app_pages.common import (
+    LIVE_MAX_FPS,
     LIVE_REFRESH_S,
     camera_guidance,
     exercise_select,
@@ -33,7 +34,7 @@ log = logging.getLogger("formcheck.app")
 
 def _config(exercise: str) -> SessionConfig:
     return SessionConfig(exercise=exercise, lang=lang(), people=int(os.environ.get("FORMCHECK_LIVE_PEOPLE", "1")),
-                         model=model_path(), profile=profile(), idle_timeout_s=30.0)
+                         model=model_path(), profile=profile(), idle_timeout_s=30.0, target_fps=LIVE_MAX_FPS)
 
 
 def _finish(key: str) -> None:

@@ -111,8 +111,7 @@ def tile(session: LiveSession, person: PersonStatus, update: LiveUpdate) -> None
     """One person's tile in a group session: name, exercise, counter, hold time and correction."""
     tid = person.track_id
     name_key, ex_key = f"group_name_{tid}", f"group_ex_{tid}"
-    st.session_state.setdefault(name_key, person.name)
-    st.session_state.setdefault(ex_key, person.exercise)
+    ids = exercise_ids()
 
     def _renamed() -> None:
         session.set_name(tid, st.session_state[name_key])
@@ -122,8 +121,11 @@ def tile(session: LiveSession, person: PersonStatus, update: LiveUpdate) -> None
 
     with st.container(border=True, key=f"tile-{tid}"):
         st.markdown(f"**{t('group.person', id=tid)}**" + ("" if person.visible else f" · {t('group.away')}"))
-        st.text_input(t("group.name"), key=name_key, on_change=_renamed, placeholder=t("group.name_placeholder"))
-        st.selectbox(t("group.exercise"), exercise_ids(), format_func=msgs().exercise, key=ex_key, on_change=_assigned)
+        # Initial values come from the session (not from st.session_state), so a tile that comes back shows them.
+        st.text_input(t("group.name"), value=person.name, key=name_key, on_change=_renamed,
+                      placeholder=t("group.name_placeholder"))
+        st.selectbox(t("group.exercise"), ids, index=ids.index(person.exercise), format_func=msgs().exercise,
+                     key=ex_key, on_change=_assigned)
         person_status(person, None, key=f"tile-{tid}", size="3rem")
         ov = person.overlay
         if ov.get("kind") != "hold" and ov.get("hold_s"):
