@@ -39,7 +39,7 @@ class TrackerConfig:
 
     max_cost: float = 1.0
     max_age_s: float = 2.0
-    min_hits: int = 3
+    min_hits: int = 2
     confirm_window_s: float = 0.5
     min_score: float = 0.4
     visibility_threshold: float = 0.5
