@@ -1,11 +1,13 @@
 # formcheck: two commands on a fresh machine with Python 3.11 (see README).
 #   make demo   set up, then analyse a bundled sample clip (writes out/demo/)
 #   make test   set up, then run ruff and the test suite
+#   make app    set up, then start the app (opens on a bundled sample; no camera needed)
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV   := .venv
 BIN    := $(VENV)/bin
 DEMO_VIDEO    ?= samples/sports2d_demo.mp4
 DEMO_ARGS     ?=
+APP_ARGS      ?=
 
 .PHONY: setup demo test lint app clean
 
@@ -19,6 +21,9 @@ setup: $(BIN)/formcheck
 
 demo: setup
 	$(BIN)/formcheck analyze $(DEMO_VIDEO) --out out/demo $(DEMO_ARGS)
+
+app: setup
+	$(BIN)/streamlit run app.py $(APP_ARGS)
 
 lint: setup
 	$(BIN)/ruff check .
