@@ -36,6 +36,8 @@ log = logging.getLogger(__name__)
 
 #: A person unseen for longer than this starts afresh (no rep across the gap).
 MAX_GAP_S = 0.7
+#: A new track id within this long of a person who exercised and left may be that person coming back.
+REENTRY_S = 60.0
 #: Torso jump (in torso lengths) that counts as a cut, at least; scaled up with the time step.
 JUMP_MIN_TORSO = 0.6
 JUMP_SPEED_TORSO_PER_S = 6.0
@@ -64,6 +66,7 @@ class ExerciseEngine:
         self._views: dict[int, ViewTracker] = {}
         self._smooth: dict[int, CausalSmoother] = {}
         self._anchor: dict[int, tuple[float, np.ndarray, float]] = {}
+        self._alias: dict[int, int] = {}
         self._suspect: dict[int, list[Observation]] = {}
         self.frames_seen = 0
         self.last_t_s: float | None = None
@@ -72,6 +75,30 @@ class ExerciseEngine:
     def exercise(self) -> ExerciseDef:
         """The exercise definition (before per-person profile overrides)."""
         return self.base_ex
+
+    def resolve(self, track_id: int, frame: Frame | None = None) -> int:
+        """The person a tracker id belongs to.
+
+        A tracker gives a person who left the frame a new id when they come back.  A new id is
+        taken to be that person when exactly one person who had exercised is missing (unseen for
+        more than ``MAX_GAP_S``, at most ``REENTRY_S``) and nobody else is being followed now —
+        so a trainer beside the patient is never merged with them.
+        """
+        if track_id in self._alias:
+            return self._alias[track_id]
+        if track_id in self.people or frame is None:
+            return track_id
+        now = frame.t_s
+        present = {self._alias.get(int(t), int(t)) for t in frame.track_id}
+        lost = [p for tid, p in self.people.items() if tid not in present and p.engaged and p.last_s is not None
+                and MAX_GAP_S < now - p.last_s <= REENTRY_S]
+        others = [tid for tid in present if tid in self.people and tid != track_id]
+        if len(lost) == 1 and not others:
+            self._alias[track_id] = lost[0].track_id
+            log.info("track %d taken as person %d coming back", track_id, lost[0].track_id)
+            return lost[0].track_id
+        self._alias[track_id] = track_id
+        return track_id
 
     def _person(self, tid: int) -> PersonState:
         p = self.people.get(tid)
@@ -130,7 +157,7 @@ class ExerciseEngine:
 
     def observe(self, frame: Frame, row: int) -> tuple[int, Observation, str | None]:
         """Measure one person of a frame; also says whether the person jumped (see :meth:`_jump`)."""
-        tid = int(frame.track_id[row])
+        tid = self.resolve(int(frame.track_id[row]), frame)
         person = self._person(tid)
         t = frame.t_s
         xy, vis = frame.xy[row], frame.visibility[row]
@@ -213,7 +240,7 @@ class ExerciseEngine:
         ``praise``, ``setup``, ``paused_reason``, ``reps``, ``hold_s``, ``target_s``,
         ``phase``, ``view``, ``track_id``, ``exercise``, ``exercise_name``, ``kind``.
         """
-        tid = self.primary_id if track_id is None else track_id
+        tid = self.primary_id if track_id is None else self._alias.get(track_id, track_id)
         p = self.people.get(tid) if tid is not None else None
         ex = self.base_ex
         ov: dict[str, Any] = {"track_id": tid, "exercise": ex.id, "exercise_name": self.msgs.exercise(ex.id),

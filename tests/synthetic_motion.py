@@ -242,6 +242,7 @@ class Filming:
     absent: tuple[tuple[float, float], ...] = ()  # (t0, t1): the actor leaves the frame
     cut_at: float | None = None  # a video cut: the camera jumps at this time
     id_after_cut: int | None = None  # the tracker gives the first actor a new id after the cut
+    id_change: tuple[float, int] | None = None  # (t, id): the first actor has a new track id from t on
     start_s: float = 0.0  # the clip starts late (mid-rep)
     end_s: float | None = None  # the clip ends early
     seed: int = 0
@@ -297,6 +298,8 @@ def make_frames(actors: Sequence[Actor], film: Filming, duration_s: float | None
                 tid = a.track_id
                 if film.id_after_cut is not None and film.cut_at is not None and t >= film.cut_at and a is actors[0]:
                     tid = film.id_after_cut
+                if film.id_change is not None and t >= film.id_change[0] and a is actors[0]:
+                    tid = film.id_change[1]
                 rows.append((tid, *arr))
         f = Frame(index=i, t_ms=round(t * 1000), width=cam.width, height=cam.height_px)
         if rows:

@@ -53,6 +53,23 @@ def test_leaving_and_reentering_the_frame(exercise):
     # gone between reps 2 and 3 only: nothing is lost
     eng = run_engine(make_frames([actor], _film(exercise, view, absent=((b1 + 0.05, a2 - 0.05),))), exercise)
     assert _reps(eng) == 4
+    # ... also when they are gone for a while and the tracker gives them a new id on their return:
+    # still one person with four reps
+    actor = Actor(exercise, reps=4, tempo=Tempo(rest_s=3.0))
+    (_, b1), (a2, _) = actor.rep_windows()[1], actor.rep_windows()[2]
+    film = _film(exercise, view, absent=((b1 + 0.3, a2 - 0.6),), id_change=(a2 - 0.6, 9))
+    eng = run_engine(make_frames([actor], film), exercise)
+    assert list(eng.people) == [1] and _reps(eng) == 4
+    assert eng.overlay(9)["reps"] == 4
+
+
+def test_a_new_person_is_not_merged_with_someone_still_in_view():
+    patient = Actor("squat", reps=3, track_id=1, offset=(-0.9, 0.0), tempo=Tempo(rest_s=3.0))
+    trainer = Actor("standing", reps=8, track_id=2, offset=(1.0, 0.3))
+    (_, b1), (a2, _) = patient.rep_windows()[0], patient.rep_windows()[1]
+    film = _film("squat", "front", absent=((b1 + 0.3, a2 - 0.6),), id_change=(a2 - 0.6, 9))
+    eng = run_engine(make_frames([patient, trainer], film, duration_s=patient.duration_s), "squat")
+    assert _reps(eng, 1) == 1 and _reps(eng, 9) == 2 and _reps(eng, 2) == 0
 
 
 @pytest.mark.parametrize("exercise", ["squat", "floor_lift", "push_up", "lunge", "hip_hinge", "bird_dog", "dead_bug"])
