@@ -154,30 +154,56 @@ def camera_guidance(ex_id: str) -> list[str]:
 
 # ----------------------------------------------------------------------------- samples
 def sample_videos() -> list[Path]:
-    """Bundled clips: rendered exercise clips (``samples/synth/``) first, then the real ones."""
+    """Bundled clips: rendered exercise clips (``samples/synth/``) first, then the real ones.
+
+    A file that is not a video yet (a placeholder being rendered, under 1 kB) is left out.
+    """
     synth = sorted(SYNTH_DIR.rglob("*.mp4")) if SYNTH_DIR.is_dir() else []
-    return synth + sorted(SAMPLES_DIR.glob("*.mp4"))
+    return [p for p in synth + sorted(SAMPLES_DIR.glob("*.mp4")) if p.stat().st_size >= 1024]
+
+
+def sample_labels() -> dict[Path, dict[str, str]]:
+    """Rows of the samples' ``labels.csv`` files (``file, exercise, reps, hold_s, people, ...``) by path."""
+    import csv
+
+    out: dict[Path, dict[str, str]] = {}
+    for folder in (SAMPLES_DIR, SYNTH_DIR):
+        labels = folder / "labels.csv"
+        if labels.is_file():
+            with labels.open(encoding="utf-8", newline="") as fh:
+                out.update({folder / row["file"]: row for row in csv.DictReader(fh) if row.get("file")})
+    return out
 
 
 def guess_exercise(path: Path) -> str | None:
-    """The exercise a sample shows, if its file name starts with an exercise id (``squat_front.mp4``)."""
-    stem = path.stem.lower()
-    hits = [ex for ex in exercise_ids() if stem == ex or stem.startswith(ex + "_") or stem.startswith(ex + "-")]
+    """The exercise a sample shows: from ``labels.csv``, else from its file name (``group_squat_front.mp4``)."""
+    row = sample_labels().get(path, {})
+    if row.get("exercise") in exercise_ids():
+        return row["exercise"]
+    stem = f"_{path.stem.lower()}_"
+    hits = [ex for ex in exercise_ids() if f"_{ex}_" in stem]
     return max(hits, key=len) if hits else None
 
 
+def sample_people(path: Path) -> int:
+    """People exercising in a sample (``labels.csv``; else 1, or 2 for a name that says group)."""
+    row = sample_labels().get(path, {})
+    try:
+        return int(str(row.get("people", "")).split("|")[0])
+    except ValueError:
+        return 2 if any(w in path.stem.lower() for w in ("group", "multi")) else 1
+
+
 def default_sample(group: bool = False) -> Path:
-    """The clip a page opens on: a rendered exercise clip when one exists, else a real sample."""
+    """The clip a page opens on: a rendered squat clip (one person, or a group) when there is one,
+    else a real sample. ``$FORMCHECK_APP_SAMPLE`` / ``$FORMCHECK_APP_GROUP_SAMPLE`` override it."""
     override = os.environ.get("FORMCHECK_APP_GROUP_SAMPLE" if group else "FORMCHECK_APP_SAMPLE")
     if override and Path(override).is_file():
         return Path(override)
     synth = [p for p in sample_videos() if p.is_relative_to(SYNTH_DIR) and guess_exercise(p)]
-    if group:
-        multi = [p for p in synth if any(w in p.stem.lower() for w in ("group", "multi", "people"))]
-        return multi[0] if multi else FALLBACK_GROUP_SAMPLE
-    single = [p for p in synth if not any(w in p.stem.lower() for w in ("group", "multi", "people"))]
-    squats = [p for p in single if guess_exercise(p) == "squat"]
-    return (squats or single or [FALLBACK_SAMPLE])[0]
+    fitting = [p for p in synth if (sample_people(p) > 1) == group]
+    squats = [p for p in fitting if guess_exercise(p) == "squat"]
+    return (squats or fitting or [FALLBACK_GROUP_SAMPLE if group else FALLBACK_SAMPLE])[0]
 
 
 def sample_label(path: Path) -> str:

@@ -62,6 +62,17 @@ def _big(at: AppTest, key: str) -> str:
     raise AssertionError(f"no big text {key!r}")
 
 
+def _truth(clip: Path) -> dict[str, Any] | None:
+    """The ground truth of a rendered clip (``NAME.json.gz`` or ``NAME.json`` beside it), if any."""
+    import gzip
+
+    for path, opener in ((clip.with_suffix(".json.gz"), gzip.open), (clip.with_suffix(".json"), open)):
+        if path.is_file():
+            with opener(path, "rt", encoding="utf-8") as fh:
+                return json.load(fh)
+    return None
+
+
 def _exercise_box(at: AppTest) -> Any:
     """The review page's exercise selectbox (its key depends on the sample)."""
     return next(s for s in at.selectbox if s.key and s.key.startswith("review_exercise"))
@@ -145,9 +156,9 @@ def test_review_of_the_default_sample_shows_the_pipelines_own_count() -> None:
     expected = str(person["reps"]) if person else "0"
     assert _big(at, "review-reps") == expected
     assert res.report["people"] == direct["people"]
-    truth = sample.with_suffix(".json")
-    if truth.is_file():  # a rendered clip: its ground truth
-        assert int(expected) == json.loads(truth.read_text())["people"][0]["reps"]
+    truth = _truth(sample)
+    if truth is not None:  # a rendered clip: its ground truth
+        assert int(expected) == truth["people"][0]["reps"]
     labels = [d.label for d in at.get("download_button")]
     assert labels == ["Bericht (JSON)", "Tabelle (CSV)", "Messwerte (CSV)", "Annotiertes Video (MP4)"]
     assert at.get("vega_lite_chart"), "angle-over-time charts"
@@ -245,7 +256,7 @@ def test_live_shows_counter_and_summary(monkeypatch: pytest.MonkeyPatch) -> None
     assert not at.exception
     summary = at.session_state["live_summary"]
     assert "live_session" not in at.session_state
-    assert [i.value for i in at.info][-1:] == ["Das Video ist zu Ende."]
+    assert "Das Video ist zu Ende." in [i.value for i in at.info]
     assert summary.end_reason == "source_ended" and summary.frames > 0
     engaged = summary.engaged
     expected = str(engaged[0].reps) if engaged else None

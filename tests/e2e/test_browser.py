@@ -13,6 +13,7 @@ counter is only required to be shown, since that clip shows no counted exercise)
 from __future__ import annotations
 
 import csv
+import gzip
 import json
 import logging
 import os
@@ -40,10 +41,23 @@ CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic
                   "--disable-features=WebRtcHideLocalIpsWithMdns"]
 log = logging.getLogger(__name__)
 
-pytestmark = [
-    pytest.mark.skipif(not CHROMIUM.is_file(), reason=f"needs Debian's Chromium at {CHROMIUM} "
-                       "(apt-get install chromium); CI installs it"),
-]
+#: CI sets this (.ci/run): there a missing browser is a failure, not a skip.
+REQUIRED = os.environ.get("FORMCHECK_REQUIRE_BROWSER") == "1"
+
+
+def _need_browser() -> None:
+    problem = None
+    if not CHROMIUM.is_file():
+        problem = f"needs Debian's Chromium at {CHROMIUM} (apt-get install chromium); CI installs it"
+    else:
+        try:
+            import playwright.sync_api  # noqa: F401
+        except ImportError:
+            problem = "needs the playwright package (pip install -e '.[dev]')"
+    if problem and REQUIRED:
+        pytest.fail(f"FORMCHECK_REQUIRE_BROWSER=1 but the browser test cannot run: {problem}")
+    if problem:
+        pytest.skip(problem)
 
 
 @dataclass(frozen=True)
@@ -53,14 +67,21 @@ class Clip:
     bundled: bool  # listed as a sample on the review page
 
 
+@pytest.fixture(scope="module", autouse=True)
+def _browser_available() -> None:
+    _need_browser()
+
+
 def exercise_clip() -> Clip:
     """A squat clip with known reps: rendered (samples/synth) > labelled dev clip > bundled real sample."""
     synth = ROOT / "samples" / "synth"
-    for path in sorted(synth.rglob("squat*.mp4")) if synth.is_dir() else []:
-        truth = path.with_suffix(".json")
-        people = json.loads(truth.read_text())["people"] if truth.is_file() else []
-        if len(people) == 1:
-            return Clip(path, int(people[0]["reps"]), True)
+    for path in sorted(synth.glob("squat*.mp4")) if synth.is_dir() else []:
+        truth = path.with_suffix(".json.gz")
+        if truth.is_file():
+            with gzip.open(truth, "rt", encoding="utf-8") as fh:
+                people = json.load(fh)["people"]
+            if len(people) == 1:
+                return Clip(path, int(people[0]["reps"]), True)
     labels = DEV_CLIPS / "labels.csv"
     if labels.is_file():
         rows = {r["file"]: r for r in csv.DictReader(labels.open(encoding="utf-8"))}
@@ -70,11 +91,11 @@ def exercise_clip() -> Clip:
     return Clip(FALLBACK, None, True)
 
 
-def write_y4m(src: Path, dst: Path, width: int = 640, min_duration_s: float = 4.0) -> float:
+def write_y4m(src: Path, dst: Path, width: int = 640, min_duration_s: float = 8.0) -> float:
     """Convert a video to Y4M (4:2:0) for Chromium's fake camera, which plays it in a loop.
 
     At most 30 frames per second are kept. A clip shorter than ``min_duration_s`` is declared at a
-    lower frame rate, i.e. played in slow motion (a 1 s squat clip becomes a 4 s squat), so that a
+    lower frame rate, i.e. played in slow motion (a 1 s squat clip becomes an 8 s squat), so that a
     rep spans enough analysed frames even when a busy machine analyses only a few per second.
     Returns the slow-motion factor.
     """
@@ -153,7 +174,7 @@ def server(clip: Clip, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str
 @pytest.fixture(scope="module")
 def browser(clip: Clip, tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
     """A fresh headless Chromium whose fake camera plays the exercise clip in a loop."""
-    sync_api = pytest.importorskip("playwright.sync_api")
+    from playwright import sync_api
     tmp = tmp_path_factory.mktemp("chromium")
     y4m = tmp / "camera.y4m"
     write_y4m(clip.path, y4m)
@@ -216,12 +237,19 @@ def test_live_browser_camera_counter_rises(server: str, browser: object, clip: C
         return max([_number(x) for x in counter.all_inner_texts()] or [-1])
 
     first = read()
-    best, fps = first, []
-    deadline = time.monotonic() + 120
+    best, fps, restarts = first, [], 0
+    deadline = time.monotonic() + 150
     while time.monotonic() < deadline and not (clip.reps and best > first) and not (clip.reps is None and best >= 0):
         page.wait_for_timeout(1000)
         best = max(best, read())
         fps += page.get_by_text(re.compile("Bilder/s ausgewertet")).all_inner_texts()
+        start = frame.get_by_role("button", name="Start")
+        if start.count() and restarts < 2:  # the WebRTC connection dropped (a starved machine): play again
+            restarts += 1
+            log.warning("the browser camera stream stopped; starting it again")
+            start.click()
+            counter.wait_for(timeout=90_000)
+            first = best = read()
     log.info("live: counter %d -> %d; %s", first, best, fps[-3:])
     _shot(page, "03-live-browser-camera")
     if clip.reps:
