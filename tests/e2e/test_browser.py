@@ -91,11 +91,11 @@ def exercise_clip() -> Clip:
     return Clip(FALLBACK, None, True)
 
 
-def write_y4m(src: Path, dst: Path, width: int = 640, min_duration_s: float = 8.0) -> float:
+def write_y4m(src: Path, dst: Path, width: int = 640, min_duration_s: float = 24.0) -> float:
     """Convert a video to Y4M (4:2:0) for Chromium's fake camera, which plays it in a loop.
 
     At most 30 frames per second are kept. A clip shorter than ``min_duration_s`` is declared at a
-    lower frame rate, i.e. played in slow motion (a 1 s squat clip becomes an 8 s squat), so that a
+    lower frame rate, i.e. played in slow motion (an 8 s clip of 3 squats lasts 24 s), so that a
     rep spans enough analysed frames even when a busy machine analyses only a few per second.
     Returns the slow-motion factor.
     """
@@ -236,9 +236,12 @@ def test_live_browser_camera_counter_rises(server: str, browser: object, clip: C
     def read() -> int:  # the live view redraws itself ten times a second: read without waiting
         return max([_number(x) for x in counter.all_inner_texts()] or [-1])
 
-    first = read()
-    best, fps, restarts = first, [], 0
     deadline = time.monotonic() + 150
+    first = read()
+    while first < 0 and time.monotonic() < deadline:  # drawn, but not yet filled in
+        page.wait_for_timeout(300)
+        first = read()
+    best, fps, restarts = first, [], 0
     while time.monotonic() < deadline and not (clip.reps and best > first) and not (clip.reps is None and best >= 0):
         page.wait_for_timeout(1000)
         best = max(best, read())
@@ -249,7 +252,8 @@ def test_live_browser_camera_counter_rises(server: str, browser: object, clip: C
             log.warning("the browser camera stream stopped; starting it again")
             start.click()
             counter.wait_for(timeout=90_000)
-            first = best = read()
+            page.wait_for_timeout(2000)
+            first = best = max(read(), 0)
     log.info("live: counter %d -> %d; %s", first, best, fps[-3:])
     _shot(page, "03-live-browser-camera")
     if clip.reps:
