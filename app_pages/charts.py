@@ -27,8 +27,9 @@ def fault_names(codes: list[str], m: Messages) -> str:
     return ", ".join(m.fault(c) for c in codes)
 
 
-def rep_table(person: dict[str, Any], t: T, m: Messages) -> pd.DataFrame:
-    """One row per counted rep: number, start, duration, range of motion, faults."""
+def rep_table(person: dict[str, Any], t: T, m: Messages, signal: str | None = None) -> pd.DataFrame:
+    """One row per counted rep: number, start, duration, range of motion (the peak of the rep signal,
+    named ``signal``), whether the target was reached, faults."""
     rows = []
     for ev in person.get("rep_events", []):
         peak = ev.get("peak")
@@ -36,7 +37,7 @@ def rep_table(person: dict[str, Any], t: T, m: Messages) -> pd.DataFrame:
             t("table.rep"): ev["index"],
             t("table.start_s"): round(ev["start_s"], 2),
             t("table.duration_s"): round(ev["end_s"] - ev["start_s"], 2),
-            t("table.rom"): None if peak is None else round(peak, 3),
+            (t("table.rom_of", metric=signal) if signal else t("table.rom")): None if peak is None else round(peak, 3),
             t("table.rom_reached"): {True: t("table.yes"), False: t("table.no")}.get(ev.get("rom_reached"), "–"),
             t("table.faults"): fault_names(ev.get("faults", []), m) or t("table.clean"),
         })

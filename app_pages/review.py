@@ -111,7 +111,9 @@ def _results(res: ReviewResult) -> None:
 def _person_details(res: ReviewResult, person: dict, hold: bool) -> None:
     m = msgs()
     st.markdown(f"#### {t('review.table_holds') if hold else t('review.table_reps')}")
-    table = charts.hold_table(person, t) if hold else charts.rep_table(person, t, m)
+    ex = res.definitions.get(person["id"])
+    signal = charts.metric_label(ex, ex.reps.signal, t) if ex is not None and ex.reps is not None else None
+    table = charts.hold_table(person, t) if hold else charts.rep_table(person, t, m, signal=signal)
     if table.empty:
         st.info(t("review.none_counted"))
     else:
@@ -120,7 +122,6 @@ def _person_details(res: ReviewResult, person: dict, hold: bool) -> None:
     if not fb.empty:
         with st.expander(t("review.feedback")):
             st.dataframe(fb, hide_index=True)
-    ex = res.definitions.get(person["id"])
     if ex is None:
         return
     st.markdown(f"#### {t('review.charts')}")
@@ -163,10 +164,13 @@ with page_guard():
         exercise = exercise_select("review.exercise", f"review_exercise_{guess}", default=guess)
     with col_people:
         people = st.number_input(t("review.people"), min_value=1, max_value=6, value=2, key="review_people")
+    preview = st.empty()
     if path is not None and st.session_state.get("review_result") is None:
-        st.video(str(path))
+        with preview.container():
+            st.video(str(path), width=480)
     ready = path is not None or data is not None
     if st.button(t("review.analyse"), type="primary", disabled=not ready, key="review_analyse"):
+        preview.empty()
         st.session_state["review_result"] = None
         _analyse(path, upload_name, data, exercise, int(people))
     result = st.session_state.get("review_result")
