@@ -137,7 +137,9 @@ class ClipRenderer:
                                                                                strict=True)]
         self.n_frames = round(spec.duration_s * spec.fps) + 1 if spec.duration_s is not None else max(lengths)
         self.poses = [[self._pose(k, i) for i in range(self.n_frames)] for k in range(len(spec.people))]
-        pts = np.concatenate([np.stack([p.landmarks() for p in seq]).reshape(-1, 3) for seq in self.poses])
+        # the camera frames the people exercising; someone walking through may enter and leave the view
+        framed = [seq for p, seq in zip(spec.people, self.poses, strict=True) if p.exercise != "walk"] or self.poses
+        pts = np.concatenate([np.stack([p.landmarks() for p in seq]).reshape(-1, 3) for seq in framed])
         self.camera = fit_camera(spec, pts, spec.people[0].heading)
         self.rays = self.camera.rays()
         self.light = make_light(*spec.light)
@@ -169,7 +171,7 @@ class ClipRenderer:
         j = i - round(self.spec.people[k].delay_s * self.spec.fps)
         tl = self.timelines[k]
         st = tl[min(max(j, 0), len(tl) - 1)]
-        return replace(st, t=round(i / self.spec.fps, 6)) if st.phase in ("hold", "walk") else st
+        return replace(st, t=round(i / self.spec.fps, 6)) if st.phase == "hold" else st
 
     def _pose(self, k: int, i: int) -> Pose:
         p = self.spec.people[k]
@@ -350,7 +352,8 @@ def random_clip(exercise: str, seed: int, *, view: str | None = None, reps: int 
     Separate random streams (``default_rng([seed, k])``) draw the people, the room and
     light, and the camera, so the same seed shows the same person in every view.  With
     ``people > 1`` the others do the same exercise, reps and faults (``mixed``: each a
-    random exercise, without faults), side by side, each on their own timing.
+    random exercise, without faults), side by side, facing about the same way, each on
+    their own timing.
     """
     who, where, cam = (np.random.default_rng([seed, k]) for k in (1, 2, 3))
     model = exercises.get(exercise)
@@ -370,15 +373,16 @@ def random_clip(exercise: str, seed: int, *, view: str | None = None, reps: int 
         same = other == exercise
         persons.append(replace(_random_person(who, other, reps if same else None, hold_s if same else None,
                                               (faults or {}) if same else {}),
-                               position=(float(xz[0]), float(xz[2])),
+                               position=(float(xz[0]), float(xz[2])), heading=h0 + float(who.uniform(-25, 25)),
                                delay_s=float(who.uniform(0, 1.0))))
-    if crossing:
+    if crossing:  # someone walks 8 m across, in front of or behind the others, passing mid-clip
         t_mid = len(timeline(persons[0], 10)) / 10 / 2
-        walker = _random_person(who, "walk", None, 2 * t_mid + 1, {})
+        walker = _random_person(who, "walk", None, 8.0 / 1.1, {})
         walk_dir = -lateral
-        xz = cam_dir * float(who.choice([0.9, -1.2])) - walk_dir * walker.speed * t_mid
+        xz = cam_dir * float(who.choice([0.9, -1.2])) - walk_dir * 4.0
         persons.append(replace(walker, heading=float(np.degrees(np.arctan2(walk_dir[0], walk_dir[2]))),
-                               position=(float(xz[0]), float(xz[2]))))
+                               position=(float(xz[0]), float(xz[2])), speed=1.1,
+                               delay_s=max(0.0, t_mid - 4.0 / 1.1)))
     lying = model.lying
     return ClipSpec(
         people=tuple(persons), azimuth=azimuth, view=view, fps=fps or int(cam.choice([25, 30, 30, 60])),

@@ -272,6 +272,9 @@ def test_group_scene_has_everyone_in_the_truth() -> None:
     assert rend.header()["people"][2]["exercise"] == "walk"
     pos = [np.array(p["joints_3d"])[L.LEFT_HIP] for p in entry["people"][:2]]
     assert np.linalg.norm(pos[0] - pos[1]) > 0.8
+    # the camera frames the exercisers, not the walker's whole path: person 0 stays big in the picture
+    tall = np.ptp(np.array(entry["people"][0]["joints_2d"])[:, 1])
+    assert tall > 0.25 * TINY[1]
 
 
 def test_cli_writes_a_decodable_video_and_matching_truth(tmp_path) -> None:
