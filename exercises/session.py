@@ -389,6 +389,12 @@ class LiveSession:
     def _analyse(self, frame: Frame) -> LiveUpdate:
         if self.config.adapt_to_rate:
             self._adapt_to_rate(frame.t_ms)
+        side = self.config.max_side
+        if side and frame.image.size and max(frame.image.shape[:2]) > side:
+            h, w = frame.image.shape[:2]
+            size = (round(w * side / max(h, w)), round(h * side / max(h, w)))
+            frame = Frame(index=frame.index, t_ms=frame.t_ms, image=cv2.resize(frame.image, size,
+                                                                                 interpolation=cv2.INTER_AREA))
         tracked: Frame = self._pipe.step(frame).frame
         now = self._clock()
         self._n += 1

@@ -34,6 +34,9 @@ class SessionConfig:
     result_queue: int = 4  # results waiting for the UI (the oldest is dropped)
     draw: bool = True
     image_width: int | None = 960  # annotated pictures are scaled down to this width
+    #: frames are scaled down to at most this many pixels on their long side before the analysis (webcams
+    #: deliver 640-1280; a 1080x1920 phone video costs the person finder several times more)
+    max_side: int | None = 960
     idle_timeout_s: float | None = None  # stop when nobody polled for this long (a closed browser tab)
     #: live analysis may run at only a few frames per second (several people, a busy machine): stretch the
     #: tracker's confirmation window and the pose stage's loss timeout with the frame interval

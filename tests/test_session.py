@@ -72,6 +72,7 @@ class ScriptedPipeline:
         self.configs: list[Any] = []
         self.closed = False
         self.seen: list[int] = []
+        self.shapes: list[tuple[int, ...]] = []
 
     def __call__(self, config: Any) -> ScriptedPipeline:  # the session's pipeline factory
         self.configs.append(config)
@@ -82,6 +83,7 @@ class ScriptedPipeline:
         if self.gate is not None:
             self.gate.wait(TIMEOUT)
         self.seen.append(frame.index)
+        self.shapes.append(frame.image.shape)
         self.done.release()
         if self.motion is None or frame.index >= self.motion.n:
             return StepResult(frame=frame)
@@ -382,3 +384,13 @@ def test_a_paced_file_that_decodes_slower_than_real_time_still_delivers(monkeypa
     assert summary.end_reason == END_SOURCE
     assert pipe.seen and pipe.seen[-1] == 59  # frames flowed to the end; late ones may be dropped
     assert summary.frames + summary.dropped == 60
+
+
+def test_big_frames_are_scaled_down_before_the_analysis() -> None:
+    pipe = ScriptedPipeline(None)
+    with LiveSession(SessionConfig(max_side=960), pipeline_factory=pipe) as session:
+        session.start_external()
+        session.push(np.zeros((1920, 1080, 3), np.uint8), t_ms=0, wait=True)  # a portrait phone video
+        session.push(np.zeros((480, 640, 3), np.uint8), t_ms=40, wait=True)  # a webcam
+        _wait_for_index(session, 1)
+    assert pipe.shapes == [(960, 540, 3), (480, 640, 3)]
