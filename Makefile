@@ -1,12 +1,12 @@
 # formcheck: two commands on a fresh machine with Python 3.11 (see README).
-#   make demo   set up, then analyse a bundled sample clip (writes out/demo/)
+#   make demo   set up, then count and check a bundled squat clip (writes out/demo/)
 #   make test   set up, then run ruff and the test suite
 #   make app    set up, then start the app (opens on a bundled sample; no camera needed)
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV   := .venv
 BIN    := $(VENV)/bin
-DEMO_VIDEO    ?= samples/sports2d_demo.mp4
-DEMO_ARGS     ?=
+DEMO_VIDEO    ?= samples/synth/squat_side.mp4
+DEMO_ARGS     ?= --exercise squat
 APP_ARGS      ?=
 
 .PHONY: setup demo test lint app clean
