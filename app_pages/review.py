@@ -84,7 +84,7 @@ def _results(res: ReviewResult) -> None:
     if res.lang != lang():
         st.info(t("review.other_language"))
     person = res.person()
-    if not res.summary.get("people") or person is None:
+    if person is None:
         st.warning(t("error.no_person"), icon="🔍")
     else:
         for key in res.frequent_problems(person["id"]):

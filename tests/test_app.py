@@ -184,6 +184,29 @@ def test_review_upload_of_a_video_without_people(tmp_path: Path) -> None:
     assert at.session_state["review_result"].source == "empty.mp4"
 
 
+def test_review_says_when_the_person_is_too_far_away(tmp_path: Path) -> None:
+    import cv2
+    import numpy as np
+
+    from vision.capture import open_video
+    from vision.sink import VideoSink
+
+    clip = tmp_path / "far.mp4"  # the sample's person, small in a big empty room
+    with open_video(SAMPLE) as src, VideoSink(clip, fps=src.fps, size=(1280, 720)) as sink:
+        for i, frame in enumerate(src):
+            if i == 40:
+                break
+            canvas = np.full((720, 1280, 3), 120, np.uint8)
+            canvas[400:656, 560:704] = cv2.resize(frame.image, (144, 256))
+            sink.write(canvas)
+    at = _app()
+    at.radio(key="review_source").set_value("upload").run()
+    at.file_uploader(key="review_upload").set_value(("far.mp4", clip.read_bytes(), "video/mp4")).run()
+    at.button(key="review_analyse").click().run()
+    assert not at.exception
+    assert [w.value for w in at.warning] == ["Etwas näher zur Kamera"]  # the engine's own setup message
+
+
 @pytest.mark.parametrize(("name", "data", "key"), [
     ("notes.mp4", b"this is not a video, just some text\n" * 20, "error.not_a_video"),
     ("cut.mp4", None, "error.undecodable"),
