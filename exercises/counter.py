@@ -293,6 +293,16 @@ class HoldTimer:
             self._add(dt)
         self.segments[-1][1] = t
 
+    def retract(self, since_s: float) -> None:
+        """Take back time credited since ``since_s``: a fault found now was there since then (the
+        debounce delay must not count as good form).  Only within the current hold."""
+        if not self.segments or not self.in_pose:
+            return
+        seg = self.segments[-1]
+        back = min(max(0.0, (self._last_t or since_s) - max(since_s, seg[0])), seg[2])
+        seg[2] -= back
+        self.total_s -= back
+
     def credit(self, dt: float) -> None:
         """Add held time to the clock (e.g. the last frame's duration at the end of a video)."""
         if self.segments:

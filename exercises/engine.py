@@ -168,6 +168,7 @@ class ExerciseEngine:
             self._smooth[tid].reset()
         world = frame.world[row]
         person.metrics.frozen = person.in_rep
+        person.metrics.calibrated = person.established
         vals = person.metrics.compute(t, xy, vis, world if np.isfinite(world).any() else None)
         view = self._views[tid].update(t, xy, frame.z[row], vis, world if np.isfinite(world).any() else None)
         problems = setup_problems(person.ex, xy, vis, frame.width, frame.height, view)
@@ -218,6 +219,7 @@ class ExerciseEngine:
             obs = obs_by_tid[tid][i]
             person = self.people[tid]
             person.metrics.frozen = person.in_rep
+            person.metrics.calibrated = person.established
             obs.vals = person.metrics.compute(obs.t, np.empty(0), np.empty(0), None, base=obs.vals)
             person.step(obs)
         self.finish(end_t_ms)

@@ -148,7 +148,9 @@ class MetricComputer:
         self._baseline: dict[str, float] = {}
         self._base_t: dict[str, float] = {}
         #: Set by the person's state machine while a rep is in progress: start values stay put.
-        self.frozen = False  # metric -> (t, image y of a planted ground point)
+        self.frozen = False
+        #: Set once the start pose was held: from then on start values sink only at ``decay_per_s``.
+        self.calibrated = False  # metric -> (t, image y of a planted ground point)
 
     def reset(self) -> None:
         """Forget history (after a discontinuity)."""
@@ -242,7 +244,7 @@ class MetricComputer:
                 target = float(np.percentile([v for _, v in h], BASELINE_PERCENTILE))
                 prev = self._baseline.get(m.name)
                 last_t = self._base_t.get(m.name)
-                if m.decay_per_s and prev is not None and last_t is not None:
+                if m.decay_per_s and self.calibrated and prev is not None and last_t is not None:
                     target = max(target, sign * prev - m.decay_per_s * max(0.0, t_s - last_t))
                 self._baseline[m.name] = sign * target
                 self._base_t[m.name] = t_s
@@ -282,7 +284,7 @@ class MetricComputer:
 
     def _measure(self, m: MetricDef, spaces: Mapping[str, np.ndarray], visibility: np.ndarray) -> float:
         pts = self._resolved[m.name]
-        if m.type == "height" and m.space == "auto":
+        if m.type == "height" and m.space in ("auto", "image"):
             return self._height(m, pts, spaces, visibility)
         if m.type == "valgus":
             side = m.sides if m.sides in ("left", "right") else "max"
@@ -332,16 +334,15 @@ class MetricComputer:
         """
         ground_ids = _lm_ids(pts[1])
         t = self._now
+        space = "world" if m.space == "auto" and "world" in spaces else "image"
         if min(float(visibility[i]) for i in ground_ids) >= GROUND_MIN_VISIBILITY:
             gy = float(_pt(spaces["image"], pts[1])[1])
             if math.isfinite(gy):
                 self._ground[m.name] = (t, gy)
-            space = "world" if "world" in spaces else "image"
             return self._one(m, spaces[space], pts, space)
         mem = self._ground.get(m.name)
         scale = self.scales.get("image", m.scale)
         if mem is None or t - mem[0] > GROUND_MEMORY_S or not scale > 0:
-            space = "world" if "world" in spaces else "image"
             return self._one(m, spaces[space], pts, space)
         return (mem[1] - float(_pt(spaces["image"], pts[0])[1])) / scale
 

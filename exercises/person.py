@@ -173,6 +173,11 @@ class PersonState:
         return "idle"
 
     @property
+    def established(self) -> bool:
+        """Whether the start pose has been held (counting/timing may begin)."""
+        return self.counter.established if self.counter is not None else bool(self.timer and self.timer.segments)
+
+    @property
     def in_rep(self) -> bool:
         """Whether a rep is in progress."""
         return self.counter is not None and self.counter.in_rep
@@ -337,6 +342,10 @@ class PersonState:
         if tm.in_pose:
             newly, skipped = self.rules.update(obs.t, obs.vals, {"hold"}, obs.view)
             out += self._fault_updates(obs.t, newly, skipped)
+            for r in newly:
+                since = self.rules.violated_since(r)
+                if r.pause_hold and SEVERITY_RANK[r.severity] >= 2 and since is not None:
+                    tm.retract(since)
         else:
             self.rules.reset_rep()
         pausing = next((r for r in self.rules.active() if r.pause_hold and SEVERITY_RANK[r.severity] >= 2), None)

@@ -99,6 +99,13 @@ class RuleTracker:
                 newly.append(r)
         return newly, skipped
 
+    def violated_since(self, rule: RuleDef) -> float | None:
+        """When the current violation of ``rule`` began (None if it is not violated)."""
+        for i, r in enumerate(self.rules):
+            if r is rule:
+                return self.states[i].since
+        return None
+
     def active(self) -> list[RuleDef]:
         """Continuous rules whose fault is currently active, most severe first."""
         out = [self.rules[i] for i, s in self.states.items() if s.active]

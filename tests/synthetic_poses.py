@@ -165,13 +165,13 @@ def floor_lift(s: float, f: Faults, side: int = 1) -> np.ndarray:
     trunk = low * (48.0 * (1 - stoop) + 88.0 * stoop)
     tw = 28.0 * f.get("twisting", 0.0) * min(1.0, 2.5 * low)
     return upright(knee, shank, trunk, f, stance=0.16, valgus=0.09 * f.get("knee_valgus", 0.0) * low,
-                   arm_fwd=32.0 * f.get("load_far", 0.0) * min(1.0, 3.0 * low),
+                   arm_fwd=40.0 * f.get("load_far", 0.0) * min(1.0, 3.0 * low),
                    twist=tw, roll=0.3 * tw, curl=40.0 * f.get("rounded_back", 0.0) * low)
 
 
 def hip_hinge(s: float, f: Faults, side: int = 1) -> np.ndarray:
     rom = s * (1.0 - 0.55 * f.get("too_shallow", 0.0))
-    return upright(18.0 * rom, -8.0 * rom, 5.0 + 65.0 * rom, f, arm_fwd=30.0 * f.get("load_far", 0.0) * rom,
+    return upright(18.0 * rom, -8.0 * rom, 5.0 + 65.0 * rom, f, arm_fwd=45.0 * f.get("load_far", 0.0) * rom,
                    curl=40.0 * f.get("rounded_back", 0.0) * rom)
 
 

@@ -26,10 +26,10 @@ FAULTS: dict[str, dict[str, str]] = {
               "jerky": "side"},
     "push_up": {"too_shallow": "front", "hips_sagging": "side", "hips_piking": "side", "head_drop": "side",
                 "jerky": "oblique"},
-    "bird_dog": {"hips_sagging": "side", "twisting": "side", "too_shallow": "oblique", "head_drop": "side",
+    "bird_dog": {"hips_sagging": "side", "twisting": "front", "too_shallow": "oblique", "head_drop": "side",
                  "jerky": "side"},
-    "glute_bridge": {"too_shallow": "side", "twisting": "oblique", "jerky": "side"},
-    "dead_bug": {"too_shallow": "side", "twisting": "side", "jerky": "oblique"},
+    "glute_bridge": {"too_shallow": "side", "twisting": "front", "jerky": "side"},
+    "dead_bug": {"too_shallow": "side", "twisting": "front", "jerky": "oblique"},
     "superman": {"too_shallow": "side", "jerky": "side"},
 }
 FAULT_CASES = [(ex, code, view) for ex, table in FAULTS.items() for code, view in table.items()]
