@@ -43,16 +43,27 @@ def _toe_anchor(pose: Pose) -> Pose:
 
 # --------------------------------------------------------------------------- push-up
 def push_up(S: BodyShape, st: State, opts: dict) -> Pose:
-    """Push-up on the hands and toes; ``s`` 0 = arms straight (top), 1 = chest near the floor."""
+    """Push-up on the hands and toes; ``s`` 0 = arms straight (top), 1 = chest near the floor.
+
+    The hands rest a little wider than the shoulders and under the upper chest, so the
+    elbows bend to about 60° (included angle) at the bottom.
+    """
     u = reach(st, opts)
-    hand_y = 0.028 * S.height / 1.75
-    h_top = hand_y + float(np.sqrt((S.arm * 0.975) ** 2 - 0.03 ** 2))
-    h_bottom = S.r("chest_z") * 0.85 + 0.07
+    k = S.height / 1.75
+    hand_y, out, back = 0.028 * k, 0.12 * k, 0.08 * k
+    reach_len = S.arm * 0.995  # elbows ~168° at the top
     nominal = State(0.0, "rest", 0.0, 0, 0, 1)
-    th0, d0 = _push_solve(S, nominal, h_top)
+    th0, d0 = _push_solve(S, nominal, hand_y + reach_len)
     top = _push_build(S, nominal, th0).translate(d0)
-    hands = [np.array([sg * (S.shoulder_half + 0.06 * S.height / 1.75), hand_y, top[f"{sd}_shoulder"][2] + 0.03])
+    hands = [np.array([top[f"{sd}_shoulder"][0] + sg * out, hand_y, top[f"{sd}_shoulder"][2] - back])
              for sd, sg in (("l", 1.0), ("r", -1.0))]
+    h_top = hand_y + float(np.sqrt(reach_len ** 2 - out ** 2 - back ** 2))
+    for _ in range(2):  # lower shoulders sit further forward: refine the arms-straight height
+        th, d = _push_solve(S, nominal, h_top)
+        sh = _push_build(S, nominal, th).translate(d)["l_shoulder"]
+        horiz = float(np.hypot(sh[0] - hands[0][0], sh[2] - hands[0][2]))
+        h_top = hand_y + float(np.sqrt(max(reach_len ** 2 - horiz ** 2, 0.01)))
+    h_bottom = S.r("chest_z") + 0.1 * k  # chest about a hand's breadth above the floor
     theta, delta = _push_solve(S, st, h_top + (h_bottom - h_top) * u)
     arms = tuple(Limb(target=h - delta, pole=np.array([sg * 0.8, 0.1, -1.0]), end_rot=_flat_hand(sg, [0, 0, 1.0]))
                  for h, sg in zip(hands, (1.0, -1.0), strict=True))
