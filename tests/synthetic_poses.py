@@ -148,7 +148,7 @@ def upright(knee_flex: float, shank_fwd: float, trunk_incl: float, f: Faults, *,
 
 # --------------------------------------------------------------------------- exercises (standing)
 def squat(s: float, f: Faults, side: int = 1) -> np.ndarray:
-    rom = s * (1.0 - 0.55 * f.get("too_shallow", 0.0))
+    rom = s * (1.0 - 0.5 * f.get("too_shallow", 0.0))
     knee = 110.0 * rom
     shank = 32.0 * rom + 20.0 * f.get("knee_over_toes", 0.0) * rom
     trunk = 8.0 + 32.0 * rom

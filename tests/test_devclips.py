@@ -5,8 +5,10 @@ extraction of every clip), so it is marked ``devclips``; run with ``pytest -m de
 to see the per-clip table.  Nothing derived from the clips is written into the repository.
 
 The floor below is a regression guard, not the target: on the 21 clips of our exercises the
-engine counts 20 exactly on cached raw landmarks (the miss is ``deadlift_fail.mp4``, where the
-bar is dropped from lockout and the lifter never goes back down).
+engine counts 20 exactly on raw MediaPipe landmarks and 19 through this pipeline.  The misses:
+``deadlift_fail.mp4`` (the bar is dropped from lockout; the lifter never goes back down) and,
+through the pipeline, ``squat_correct_004.mp4`` (the person is found from frame 3 on, after the
+only standing frames, so the rep looks like it started before the clip).
 """
 
 from __future__ import annotations
