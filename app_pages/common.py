@@ -195,12 +195,14 @@ def sample_people(path: Path) -> int:
 
 
 def default_sample(group: bool = False) -> Path:
-    """The clip a page opens on: a rendered squat clip (one person, or a group) when there is one,
-    else a real sample. ``$FORMCHECK_APP_SAMPLE`` / ``$FORMCHECK_APP_GROUP_SAMPLE`` override it."""
+    """The clip a page opens on: a rendered squat clip (one person, or a group; filmed from the side if
+    there is one), else a real sample. ``$FORMCHECK_APP_SAMPLE`` / ``$FORMCHECK_APP_GROUP_SAMPLE`` override it."""
     override = os.environ.get("FORMCHECK_APP_GROUP_SAMPLE" if group else "FORMCHECK_APP_SAMPLE")
     if override and Path(override).is_file():
         return Path(override)
+    labels = sample_labels()
     synth = [p for p in sample_videos() if p.is_relative_to(SYNTH_DIR) and guess_exercise(p)]
+    synth.sort(key=lambda p: labels.get(p, {}).get("view", "side" if "side" in p.stem else "") != "side")  # side first
     fitting = [p for p in synth if (sample_people(p) > 1) == group]
     squats = [p for p in fitting if guess_exercise(p) == "squat"]
     return (squats or fitting or [FALLBACK_GROUP_SAMPLE if group else FALLBACK_SAMPLE])[0]

@@ -378,9 +378,9 @@ def test_live_browser_camera_starts_and_stops_with_the_stream(monkeypatch: pytes
 
 # ----------------------------------------------------------------------------- group session
 def test_group_tiles_names_and_exercises_reach_the_session() -> None:
-    from test_session import ScriptedPipeline, _push_range, _wait_for_index, two_squatters  # noqa: F401
+    from test_session import ScriptedPipeline, _push_range, _wait_for_index, squat_motion
 
-    motion = _motion()
+    motion = squat_motion()
     session = LiveSession(SessionConfig(exercise="squat", people=2), pipeline_factory=ScriptedPipeline(motion))
     session.start_external()
     third = motion.n // 3
@@ -400,28 +400,6 @@ def test_group_tiles_names_and_exercises_reach_the_session() -> None:
     assert rows[0]["Wiederholungen"] == 2
     people = {(p.track_id, p.exercise) for p in at.session_state["group_summary"].people}
     assert people == {(0, "squat"), (1, "squat"), (1, "plank")}  # person 1 moved to the plank
-
-
-_MOTION: list[Any] = []
-
-
-def _motion() -> Any:
-    from test_session import Motion
-
-    from synth.generate import ClipRenderer, ClipSpec, PersonSpec
-
-    if not _MOTION:
-        import numpy as np
-
-        spec = ClipSpec(people=(PersonSpec("squat", reps=2, position=(-0.7, 0.0)),
-                                PersonSpec("squat", reps=2, position=(0.7, 0.0), delay_s=0.5)),
-                        azimuth=0.0, view="front", fps=30, size=(640, 360), fill=0.8)
-        r = ClipRenderer(spec)
-        xy = np.array([[r.camera.project(seq[i].landmarks()) for seq in r.poses] for i in range(r.n_frames)],
-                      np.float32)
-        reps = np.array([[r.state(k, i).reps_done for k in range(2)] for i in range(r.n_frames)])
-        _MOTION.append(Motion(spec.fps, spec.size, xy, reps))
-    return _MOTION[0]
 
 
 def test_group_sample_runs_and_ends_with_a_summary(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -7,6 +7,7 @@ no pose model), so rep counts are known. One test runs the real pipeline on a sa
 
 from __future__ import annotations
 
+import functools
 import threading
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -46,19 +47,24 @@ class Motion:
         return len(self.xy)
 
 
-@pytest.fixture(scope="module")
-def two_squatters() -> Motion:
-    """Two people side by side, each doing 2 squats (front view), as a perfect 2D detector sees them."""
+@functools.cache
+def squat_motion() -> Motion:
+    """Two people, each doing 2 squats filmed from the side, as a perfect 2D detector sees them."""
     from synth.generate import ClipRenderer, ClipSpec, PersonSpec
 
     spec = ClipSpec(people=(PersonSpec("squat", reps=2, position=(-0.7, 0.0)),
                             PersonSpec("squat", reps=2, position=(0.7, 0.0), delay_s=0.5)),
-                    azimuth=0.0, view="front", fps=30, size=(640, 360), fill=0.8)
+                    azimuth=90.0, view="side", fps=30, size=(640, 360), fill=0.8)
     r = ClipRenderer(spec)
     xy = np.array([[r.camera.project(seq[i].landmarks()) for seq in r.poses] for i in range(r.n_frames)],
                   np.float32)
     reps = np.array([[r.state(k, i).reps_done for k in range(2)] for i in range(r.n_frames)])
     return Motion(spec.fps, spec.size, xy, reps)
+
+
+@pytest.fixture(scope="module")
+def two_squatters() -> Motion:
+    return squat_motion()
 
 
 class ScriptedPipeline:

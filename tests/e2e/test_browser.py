@@ -75,7 +75,8 @@ def _browser_available() -> None:
 def exercise_clip() -> Clip:
     """A squat clip with known reps: rendered (samples/synth) > labelled dev clip > bundled real sample."""
     synth = ROOT / "samples" / "synth"
-    for path in sorted(synth.glob("squat*.mp4")) if synth.is_dir() else []:
+    clips = sorted(synth.glob("squat*.mp4"), key=lambda p: ("side" not in p.stem, p.name)) if synth.is_dir() else []
+    for path in clips:
         truth = path.with_suffix(".json.gz")
         if truth.is_file():
             with gzip.open(truth, "rt", encoding="utf-8") as fh:
