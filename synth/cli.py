@@ -155,7 +155,7 @@ def main(argv: list[str] | None = None) -> int:
     return run(args)
 
 
-__all__ = ["add_parser", "format_faults", "main", "run"]
+__all__ = ["add_parser", "main", "run"]
 
 if __name__ == "__main__":
     raise SystemExit(main())
