@@ -61,6 +61,8 @@ class PoseConfig:
 
     max_people: int = 4
     detect_every_s: float = 0.5
+    #: a lost person triggers an early search, but searches are at least this far apart
+    min_detect_interval_s: float = 0.25
     lost_after_s: float = 0.4
     min_detection_confidence: float = 0.5
     min_tracking_confidence: float = 0.5
@@ -317,8 +319,12 @@ class PoseEstimator:
         cfg = self.config
         rgb = cv2.cvtColor(frame.image, cv2.COLOR_BGR2RGB)
         lost = self._follow(rgb, frame.t_ms)
-        due = self._last_detect_ms is None or frame.t_ms - self._last_detect_ms >= cfg.detect_every_s * 1000
-        if (lost or due) and len(self._followers) < cfg.max_people:
+        since = None if self._last_detect_ms is None else frame.t_ms - self._last_detect_ms
+        # A search every detect_every_s; sooner when someone was lost, but never more often than
+        # min_detect_interval_s, or a flickering follower would run the tile pyramid every frame.
+        due = since is None or since >= cfg.detect_every_s * 1000 or (
+            lost and since >= cfg.min_detect_interval_s * 1000)
+        if due and len(self._followers) < cfg.max_people:
             self._find(rgb, frame.t_ms)
         people = [f for f in self._followers if f.pose is not None and f.last_seen_ms == frame.t_ms]
         if not people:
