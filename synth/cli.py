@@ -57,6 +57,10 @@ def _configure(p: argparse.ArgumentParser) -> None:
                         f"'hold:CODE' for holds. Codes: {', '.join(FAULT_CODES)}")
     p.add_argument("--tempo", type=float, help="slow down (>1) or speed up (<1) the movement")
     p.add_argument("--depth", type=float, help="range of motion scale (1 = normal)")
+    p.add_argument("--pause", type=float, help="seconds held at the far point of each rep")
+    p.add_argument("--rest", type=float, help="seconds in the start position between reps")
+    p.add_argument("--camera-height", type=float, help="camera height above the floor in metres")
+    p.add_argument("--fill", type=float, help="fraction of the frame the motion spans (0.3-0.95; sets distance)")
     p.add_argument("--fps", type=int, choices=(25, 30, 60), help="frame rate (default: drawn from the seed)")
     p.add_argument("--size", type=_size, default=(480, 360), help="frame size WxH (default 480x360)")
     p.add_argument("--people", type=int, default=1, help="people in the scene, each with their own exercise")
@@ -102,8 +106,11 @@ def run(args: argparse.Namespace) -> int:
                            size=args.size, people=args.people, noise=args.noise, crf=args.crf,
                            crossing=args.crossing, mixed=args.mixed)
         main = spec.people[0]
-        main = replace(main, tempo=args.tempo or main.tempo, depth=args.depth or main.depth)
-        spec = replace(spec, people=(main, *spec.people[1:]))
+        main = replace(main, tempo=args.tempo or main.tempo, depth=args.depth or main.depth,
+                       peak_s=args.pause, rest_s=args.rest)
+        spec = replace(spec, people=(main, *spec.people[1:]),
+                       camera_height=args.camera_height if args.camera_height is not None else spec.camera_height,
+                       fill=min(max(args.fill, 0.3), 0.95) if args.fill is not None else spec.fill)
         video = args.out or args.out_dir / f"{ex}_{spec.view}_s{seed}.mp4"
         video.parent.mkdir(parents=True, exist_ok=True)
         t0 = time.perf_counter()

@@ -47,6 +47,8 @@ class PersonSpec:
     hold_s: float = 6.0
     faults: dict[int, list[str]] = field(default_factory=dict)  # rep (1-based; 0 = hold) -> codes
     tempo: float = 1.0  # >1 slower
+    peak_s: float | None = None  # pause at the far point (default: the exercise's tempo)
+    rest_s: float | None = None  # pause in the start position between reps
     depth: float = 1.0
     side: str = "left"  # lunge: front leg
     shape: BodyShape = field(default_factory=BodyShape)
@@ -87,8 +89,10 @@ def timeline(p: PersonSpec, fps: float) -> list[State]:
         return hold_timeline(p.hold_s, fps, p.faults.get(0, []), p.fault_onset_s)
     if model.kind == "walk":
         return [State(i / fps, "walk", 0.0, 0, 0, 1) for i in range(int(p.hold_s * fps) + 1)]
-    return rep_timeline(p.reps, model.tempo.scaled(p.tempo), fps, p.faults, alternate=model.alternate,
-                        setup=model.setup)
+    tempo = model.tempo.scaled(p.tempo)
+    tempo = replace(tempo, peak_s=tempo.peak_s if p.peak_s is None else p.peak_s,
+                    rest_s=tempo.rest_s if p.rest_s is None else p.rest_s)
+    return rep_timeline(p.reps, tempo, fps, p.faults, alternate=model.alternate, setup=model.setup)
 
 
 def pose_extras(pose: Pose) -> dict:
@@ -225,7 +229,8 @@ class ClipRenderer:
                 "azimuth_deg": round((spec.azimuth + spec.people[0].heading - p.heading + 180) % 360 - 180, 2),
                 "heading_deg": p.heading, "position": list(p.position), "delay_s": p.delay_s,
                 "body": asdict(p.shape), "appearance": p.appearance.to_json(),
-                "options": {"tempo": p.tempo, "depth": p.depth, "side": p.side},
+                "options": {"tempo": p.tempo, "depth": p.depth, "side": p.side, "peak_s": p.peak_s,
+                            "rest_s": p.rest_s},
             })
         return {
             "generator": GENERATOR, "seed": spec.seed, "exercise": spec.people[0].exercise, "view": spec.view,

@@ -353,3 +353,12 @@ def test_sagittal_angles_ignore_out_of_plane_offsets() -> None:
     sag = sagittal_angles(bottom.landmarks(), bottom.frames["pelvis"][:, 0])
     full = model_angles(bottom.landmarks(), pose_extras(bottom))
     assert abs(sag["left_knee"] - full["left_knee"]) < 10
+
+
+def test_pauses_and_tempo_set_the_timing() -> None:
+    base = timeline(PersonSpec("squat", reps=2), 25)
+    slow = timeline(PersonSpec("squat", reps=2, tempo=1.5), 25)
+    paused = timeline(PersonSpec("squat", reps=2, peak_s=1.0, rest_s=1.0), 25)
+    assert len(slow) > 1.4 * len(base) - 5
+    assert sum(s.phase == "peak" for s in paused) == pytest.approx(2 * 25, abs=2)
+    assert paused[-1].reps_done == 2
