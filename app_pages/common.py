@@ -134,10 +134,18 @@ def exercise_name(ex_id: str) -> str:
 
 
 def exercise_select(label_key: str, key: str, default: str | None = None) -> str:
-    """A selectbox of the bundled exercises (names translated) starting at ``default``; returns the id."""
+    """A selectbox of the bundled exercises (names translated) starting at ``default``; returns the id.
+
+    The choice is kept in ``st.session_state[key]``. The widget's own key includes the language:
+    Streamlit's browser side keeps showing a selectbox's old option text when only the names change.
+    """
     ids = exercise_ids()
-    first = default if default in ids else ("squat" if "squat" in ids else ids[0])
-    return st.selectbox(t(label_key), ids, index=ids.index(first), format_func=msgs().exercise, key=key)
+    first = st.session_state.get(key, default)
+    first = first if first in ids else ("squat" if "squat" in ids else ids[0])
+    chosen = st.selectbox(t(label_key), ids, index=ids.index(first), format_func=msgs().exercise,
+                          key=f"{key}__{lang()}")
+    st.session_state[key] = chosen
+    return chosen
 
 
 def camera_guidance(ex_id: str) -> list[str]:

@@ -15,7 +15,7 @@ import pandas as pd
 import streamlit as st
 
 from app_pages import charts
-from app_pages.common import big, exercise_ids, exercise_name, msgs, show_error, t
+from app_pages.common import big, exercise_ids, exercise_name, lang, msgs, show_error, t
 from exercises.session import (
     END_CAMERA_LOST,
     END_ERROR,
@@ -110,7 +110,7 @@ def person_status(person: PersonStatus | None, update: LiveUpdate | None, *, key
 def tile(session: LiveSession, person: PersonStatus, update: LiveUpdate) -> None:
     """One person's tile in a group session: name, exercise, counter, hold time and correction."""
     tid = person.track_id
-    name_key, ex_key = f"group_name_{tid}", f"group_ex_{tid}"
+    name_key, ex_key = f"group_name_{tid}", f"group_ex_{tid}_{lang()}"  # see common.exercise_select
     ids = exercise_ids()
 
     def _renamed() -> None:

@@ -160,7 +160,7 @@ with page_guard():
     guess = guess_exercise(path) if path is not None else None
     col_ex, col_people = st.columns([2, 1])
     with col_ex:
-        # One widget per guessed exercise: choosing another sample starts at that sample's exercise.
+        # One choice per guessed exercise: choosing another sample starts at that sample's exercise.
         exercise = exercise_select("review.exercise", f"review_exercise_{guess}", default=guess)
     with col_people:
         people = st.number_input(t("review.people"), min_value=1, max_value=6, value=2, key="review_people")

@@ -62,6 +62,17 @@ def _big(at: AppTest, key: str) -> str:
     raise AssertionError(f"no big text {key!r}")
 
 
+def _watch(session: LiveSession, timeout: float = TIMEOUT) -> bool:
+    """Wait for the session to end while polling it as the open page does (else it stops as unwatched)."""
+    deadline = timeout
+    while deadline > 0:
+        if session.wait(0.5):
+            return True
+        session.poll()
+        deadline -= 0.5
+    return False
+
+
 def _truth(clip: Path) -> dict[str, Any] | None:
     """The ground truth of a rendered clip (``NAME.json.gz`` or ``NAME.json`` beside it), if any."""
     import gzip
@@ -274,7 +285,7 @@ def test_live_shows_counter_and_summary(monkeypatch: pytest.MonkeyPatch) -> None
     at.button(key="live_start").click().run()
     session: LiveSession = at.session_state["live_session"]
     assert at.button(key="live_stop").disabled is False and at.button(key="live_start").disabled
-    assert session.wait(TIMEOUT)
+    assert _watch(session)
     at.run()  # the live view sees the end and shows the summary
     assert not at.exception
     summary = at.session_state["live_summary"]
@@ -322,7 +333,7 @@ def test_live_camera_lost_mid_session_keeps_what_was_counted(monkeypatch: pytest
     at = _page("app_pages/live.py")
     at.button(key="live_start").click().run()
     session: LiveSession = at.session_state["live_session"]
-    assert session.wait(TIMEOUT)
+    assert _watch(session)
     at.run()
     assert not at.exception
     summary = at.session_state["live_summary"]
@@ -389,7 +400,7 @@ def test_group_tiles_names_and_exercises_reach_the_session() -> None:
     at = _page("app_pages/group.py", group_session=session)
     assert {"tile-0", "tile-1"} <= {b.key for b in at.get("flex_container")}
     at.text_input(key="group_name_0").set_value("Anna").run()
-    at.selectbox(key="group_ex_1").set_value("plank").run()
+    at.selectbox(key="group_ex_1_de").set_value("plank").run()
     assert not at.exception
     _push_range(session, motion, third, motion.n)
     _wait_for_index(session, motion.n - 1)
@@ -408,7 +419,7 @@ def test_group_sample_runs_and_ends_with_a_summary(monkeypatch: pytest.MonkeyPat
     at.button(key="group_start").click().run()
     session: LiveSession = at.session_state["group_session"]
     assert session.config.people == 4
-    assert session.wait(TIMEOUT)
+    assert _watch(session)
     at.run()
     assert not at.exception
     assert at.session_state["group_summary"].end_reason == "source_ended"

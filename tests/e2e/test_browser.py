@@ -289,5 +289,9 @@ def test_group_and_settings_pages(server: str, browser: object) -> None:
     _shot(page, "07-settings")
     page.get_by_text("English").first.click()
     page.get_by_role("heading", name="Settings").wait_for(timeout=30_000)
+    # The sidebar note is drawn last: once it is English, the whole page is.
+    page.get_by_text("Everything runs on this server").wait_for(timeout=60_000)
+    page.get_by_role("heading", name="Pose model").wait_for(timeout=30_000)
+    assert not page.get_by_text("Posenmodell").count()
     _shot(page, "08-settings-english")
     page.close()
