@@ -35,10 +35,10 @@ with st.sidebar:
              on_change=_language_changed, horizontal=True)
 
 pages = [
-    st.Page("app_pages/review.py", title=t("nav.review"), icon="🎬", url_path="review", default=True),
-    st.Page("app_pages/live.py", title=t("nav.live"), icon="📷", url_path="live"),
-    st.Page("app_pages/group.py", title=t("nav.group"), icon="👥", url_path="group"),
-    st.Page("app_pages/settings.py", title=t("nav.settings"), icon="⚙️", url_path="settings"),
+    st.Page("app_pages/review.py", title=t("nav.review"), icon=":material/movie:", url_path="review", default=True),
+    st.Page("app_pages/live.py", title=t("nav.live"), icon=":material/videocam:", url_path="live"),
+    st.Page("app_pages/group.py", title=t("nav.group"), icon=":material/groups:", url_path="group"),
+    st.Page("app_pages/settings.py", title=t("nav.settings"), icon=":material/settings:", url_path="settings"),
 ]
 st.navigation(pages).run()
 with st.sidebar:

@@ -114,11 +114,11 @@ def video_upload(key: str) -> Any:
     if up is None:
         return None
     if Path(up.name).suffix.lower().lstrip(".") not in VIDEO_TYPES:
-        st.error(t("error.not_a_video"), icon="⚠️")
+        st.error(t("error.not_a_video"), icon=":material/warning:")
         return None
     limit = max_upload_mb()
     if up.size > limit * 1024 * 1024:
-        st.error(t("error.too_large", mb=f"{limit:g}", size=f"{up.size / 1024 / 1024:.1f}"), icon="⚠️")
+        st.error(t("error.too_large", mb=f"{limit:g}", size=f"{up.size / 1024 / 1024:.1f}"), icon=":material/warning:")
         return None
     return up
 
@@ -248,7 +248,7 @@ def show_error(exc: BaseException) -> None:
         log.error("unexpected error", exc_info=exc)
     else:
         log.warning("%s: %s", type(exc).__name__, exc)
-    st.error(t(key), icon="⚠️")
+    st.error(t(key), icon=":material/warning:")
 
 
 @contextmanager

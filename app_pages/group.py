@@ -63,7 +63,7 @@ def _group_view() -> None:
     people = _tiles_for(update)
     with col_tiles:
         if not people:
-            st.warning(t("live.no_person"), icon="🔍")
+            st.warning(t("live.no_person"), icon=":material/person_search:")
         for row in range(0, len(people), TILES_PER_ROW):
             cols = st.columns(TILES_PER_ROW)
             for col, person in zip(cols, people[row:row + TILES_PER_ROW], strict=False):

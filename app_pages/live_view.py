@@ -95,7 +95,7 @@ def person_status(person: PersonStatus | None, update: LiveUpdate | None, *, key
     if hold and ov.get("target_s"):
         st.caption(t("live.hold_target", s=f"{ov['target_s']:g}"))
     if update is not None and update.num_people == 0 and update.no_person_s >= NO_PERSON_AFTER_S:
-        st.warning(t("live.no_person"), icon="🔍")
+        st.warning(t("live.no_person"), icon=":material/person_search:")
     if ov.get("correction"):
         color = SEVERITY_COLORS.get(ov.get("severity") or "warning", "#e65100")
         big(ov["correction"], key=f"{key}-correction", size="2rem" if size == "6rem" else "1.3rem", color=color)
@@ -104,7 +104,7 @@ def person_status(person: PersonStatus | None, update: LiveUpdate | None, *, key
     if ov.get("paused_reason"):
         st.info(ov["paused_reason"])
     if ov.get("praise"):
-        st.success(ov["praise"], icon="👏")
+        st.success(ov["praise"], icon=":material/thumb_up:")
 
 
 def tile(session: LiveSession, person: PersonStatus, update: LiveUpdate) -> None:
@@ -135,9 +135,9 @@ def tile(session: LiveSession, person: PersonStatus, update: LiveUpdate) -> None
 def end_message(summary: SessionSummary) -> None:
     """Why the session ended, when that needs saying."""
     if summary.end_reason == END_CAMERA_LOST:
-        st.warning(t("live.camera_lost"), icon="📷")
+        st.warning(t("live.camera_lost"), icon=":material/videocam_off:")
     elif summary.end_reason == END_ERROR:
-        st.error(t("error.unexpected"), icon="⚠️")
+        st.error(t("error.unexpected"), icon=":material/warning:")
     elif summary.end_reason == END_SOURCE:
         st.info(t("live.source_ended"))
 

@@ -85,10 +85,10 @@ def _results(res: ReviewResult) -> None:
         st.info(t("review.other_language"))
     person = res.person()
     if person is None:
-        st.warning(t("error.no_person"), icon="🔍")
+        st.warning(t("error.no_person"), icon=":material/person_search:")
     else:
         for key in res.frequent_problems(person["id"]):
-            st.warning(m.text(key), icon="📏")
+            st.warning(m.text(key), icon=":material/straighten:")
     hold = res.report.get("kind") == "hold"
     col_count, col_video = st.columns([1, 2])
     with col_count:

@@ -75,7 +75,7 @@ def _profile() -> None:
             st.session_state["profile"] = profile_from_dict(data, source=up.name)
             st.session_state["profile_file"] = (up.name, up.size)
         except (tomllib.TOMLDecodeError, UnicodeDecodeError):
-            st.error(t("error.profile_toml"), icon="⚠️")
+            st.error(t("error.profile_toml"), icon=":material/warning:")
         except Exception as exc:
             show_error(exc)
     prof = profile()
