@@ -229,6 +229,9 @@ class RepCounter:
             if self.reps.rom_target is not None and math.isfinite(prog.peak):
                 rom = (prog.peak <= self.reps.rom_target) if self.direction < 0 else (
                     prog.peak >= self.reps.rom_target)
+            if rom is False and end - prog.start_s < self.reps.shallow_min_rep_s:
+                log.debug("quick shallow dip (%.2f s, peak %.3f): a bounce, not a rep", end - prog.start_s, prog.peak)
+                return None
             turn_s = prog.turn_s if prog.turn_s is not None else prog.start_s
             return RepResult(prog.start_s, end, turn_s, prog.turn_end_s or turn_s, prog.peak, rom,
                              prog.peak_s if prog.peak_s is not None else turn_s)

@@ -126,6 +126,7 @@ class RepsDef:
     fast_code: str = "jerky"
     fast_message: str = "fault.jerky"
     min_rep_s: float = 0.4
+    shallow_min_rep_s: float = 0.0  # a rep short of the ROM target must last this long (else it is a bounce)
     max_rep_s: float = 20.0
 
 

@@ -182,7 +182,7 @@ def _phase(ctx: _Ctx, name: str, raw: Any, path: str, metrics: dict[str, MetricD
 def _reps(ctx: _Ctx, raw: Any, metrics: dict[str, MetricDef]) -> RepsDef:
     raw = ctx.table(raw, "reps")
     allowed = {"signal", "start_phase", "turn_phase", "phases", "rom_target", "rom_message", "return_ratio",
-               "fast_ratio", "fast_code", "fast_message", "min_rep_s", "max_rep_s"}
+               "fast_ratio", "fast_code", "fast_message", "min_rep_s", "max_rep_s", "shallow_min_rep_s"}
     ctx.keys(raw, "reps", allowed, {"signal", "start_phase", "turn_phase", "phases"})
     signal = raw["signal"]
     if signal not in metrics:
@@ -230,8 +230,9 @@ def _reps(ctx: _Ctx, raw: Any, metrics: dict[str, MetricDef]) -> RepsDef:
         raise ctx.fail("reps.fast_code", "must be an identifier such as 'jerky'")
     if not known_key(fast_message):
         raise ctx.fail("reps.fast_message", f"unknown message key {fast_message!r}")
+    shallow_min = ctx.num(raw, "shallow_min_rep_s", "reps", 0.0, 0.0, 60.0) or 0.0
     return RepsDef(signal, start, turn, ctx.num(raw, "rom_target", "reps"), rom_message, ret, fast, fast_code,
-                   fast_message, min_rep, max_rep)
+                   fast_message, min_rep, shallow_min, max_rep)
 
 
 def _rules(ctx: _Ctx, raw: Any, ex_phases: tuple[str, ...], metrics: dict[str, MetricDef]) -> tuple[RuleDef, ...]:

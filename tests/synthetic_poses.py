@@ -189,7 +189,7 @@ def standing(s: float, f: Faults, side: int = 1) -> np.ndarray:
 
 def lunge(s: float, f: Faults, side: int = 1) -> np.ndarray:
     """Split squat, left foot in front (``side = -1``: right foot in front)."""
-    rom = s * (1.0 - 0.55 * f.get("too_shallow", 0.0))
+    rom = s * (1.0 - 0.6 * f.get("too_shallow", 0.0))
     front, back = (("l", 1), ("r", -1)) if side > 0 else (("r", -1), ("l", 1))
     ank_f = _v(front[1] * 0.12, ANKLE_H, 0.38)
     ank_b = _v(back[1] * 0.12, ANKLE_H + 0.06, -0.40)
@@ -308,7 +308,7 @@ def _reach_pose(arm_deg: float, leg_deg: float, base: dict[str, np.ndarray], arm
 
 def bird_dog(s: float, f: Faults, side: int = 1) -> np.ndarray:
     rom = s * (1.0 - 0.6 * f.get("too_shallow", 0.0))
-    pelvis = _v(0.0, 0.50 + ANKLE_H - 0.03, 0.0) - 0.07 * f.get("hips_sagging", 0.0) * rom * Y
+    pelvis = _v(0.0, 0.50 + ANKLE_H - 0.03, 0.0) - 0.13 * f.get("hips_sagging", 0.0) * rom * Y
     sh_c = _v(0.0, UPPER_ARM + FOREARM + 0.03, TRUNK * 0.98)
     tdir = (sh_c - pelvis) / np.linalg.norm(sh_c - pelvis)
     tw = 22.0 * f.get("twisting", 0.0) * rom
@@ -322,7 +322,7 @@ def bird_dog(s: float, f: Faults, side: int = 1) -> np.ndarray:
         j[f"toe_dir_{sd}"] = -Z
     arm, leg = ("l", "r") if side > 0 else ("r", "l")
     _reach_pose(-88.0 * rom, 88.0 * rom, j, arm, leg, X, X, -Y, -Y)
-    sag = 0.07 * f.get("hips_sagging", 0.0) * rom  # the reaching leg stays up while the hips drop
+    sag = 0.13 * f.get("hips_sagging", 0.0) * rom  # the reaching leg stays up while the hips drop
     j[f"knee_{leg}"] = j[f"knee_{leg}"] + 0.5 * sag * Y
     j[f"ankle_{leg}"] = j[f"ankle_{leg}"] + sag * Y
     return skeleton(j)
