@@ -62,7 +62,7 @@ class PoseConfig:
     max_people: int = 4
     detect_every_s: float = 0.5
     #: a lost person triggers an early search, but searches are at least this far apart
-    min_detect_interval_s: float = 0.25
+    min_detect_interval_s: float = 0.1
     lost_after_s: float = 0.4
     min_detection_confidence: float = 0.5
     min_tracking_confidence: float = 0.5
