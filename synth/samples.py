@@ -64,7 +64,7 @@ def build(out_dir: Path, only: list[str] | None = None, workers: int = 2) -> lis
 FAULT_VIEW = {"knee_valgus": "front", "twisting": "oblique"}
 
 
-def eval_set(out_dir: Path, size: tuple[int, int] = (320, 240), workers: int = 2, seed0: int = 1000) -> list[dict]:
+def eval_set(out_dir: Path, size: tuple[int, int] = (480, 360), workers: int = 2, seed0: int = 1000) -> list[dict]:
     """A fault test set: every exercise once clean and once per injectable fault (in rep 2, or the hold).
 
     Clips have 3 reps (holds: 6 s, the fault from 3 s) and a random person, room and camera.
