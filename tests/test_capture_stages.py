@@ -6,6 +6,7 @@ import itertools
 import threading
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -147,3 +148,41 @@ def test_stages_work_on_any_timed_items() -> None:
     frames = list(to_frames(iter([Item(0, 0.0), Item(1, 0.0002), Item(2, 0.0004), Item(3, 0.5)])))
     assert [(f.index, f.t_ms) for f in frames] == [(0, 0), (1, 1), (2, 2), (3, 500)]  # strictly increasing
     assert frames[3].image[0, 0, 0] == 3
+
+
+def _slow_decoder(clock: FakeClock, fps: float, decode_s: float) -> Any:
+    """An endless (looped) clip at ``fps`` whose every frame takes ``decode_s`` of the clock to decode."""
+    for i in itertools.count():
+        if i > 5000:  # a pacer that chases the clock would decode for ever: fail instead of hanging
+            raise AssertionError("paced() delivered nothing for 5000 decoded frames")
+        clock.advance(decode_s)
+        yield Item(i, i / fps)
+
+
+@pytest.mark.parametrize("consumer_s", [0.0, 0.25])
+def test_pace_keeps_delivering_when_decoding_is_slower_than_real_time(consumer_s: float) -> None:
+    """Decoding at 20 frames per second of a 30 fps clip (in a loop): every decoded frame is already
+    due, yet frames keep coming, in order, and each one is the newest decoded when it is delivered."""
+    clock = FakeClock()
+    decodes: list[int] = []
+
+    def counted() -> Any:
+        for item in _slow_decoder(clock, 30.0, 0.05):
+            decodes.append(item.index)
+            yield item
+
+    drops: list[int] = []
+    got: list[int] = []
+    t0 = clock.now
+    for item in paced(counted(), clock, clock.sleep, lambda: drops.append(1)):
+        got.append(item.index)
+        if len(got) == 40:
+            break
+        clock.advance(consumer_s)
+    assert got == sorted(set(got))
+    # every decoded frame was delivered, counted as dropped, or is the one waiting for its time
+    assert len(decodes) - len(got) - len(drops) in (0, 1)
+    # Never stuck chasing the clock: a frame at least every decode of one second of video plus the consumer's time.
+    assert clock.now - t0 <= 40 * (consumer_s + 1.0)
+    if consumer_s == 0.0:
+        assert drops == []  # skipping cannot help when decoding is the bottleneck: nothing decoded is thrown away

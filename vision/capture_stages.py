@@ -77,7 +77,13 @@ def paced(
     items: Iterator[T], clock: Callable[[], float], sleep: Callable[[float], None], dropped: Callable[[], None]
 ) -> Iterator[T]:
     """Deliver at media speed like a camera: wait for frames that are early, and when the
-    consumer is late skip to the newest frame already due (so latency stays bounded)."""
+    consumer is late skip to the newest frame already due (so latency stays bounded).
+
+    The skipping catches up to the moment the lateness was noticed, not to a moving "now": when
+    decoding itself is slower than real time (a busy machine, a looped high-rate clip) every
+    decoded frame is already due, and chasing the clock would never yield again. If the skip
+    could not catch up, the schedule restarts from the frame delivered, so lateness never piles up.
+    """
     it = iter(items)
     first = next(it, None)
     if first is None:
@@ -94,13 +100,18 @@ def paced(
         if wait > 0:
             sleep(wait)
         else:
+            target = clock()
             for nxt in it:
-                if wall0 + (nxt.t_s - media0) <= clock():
+                if wall0 + (nxt.t_s - media0) <= target:
                     dropped()
                     cur = nxt
                 else:
                     pending = nxt
                     break
+            now = clock()
+            behind = now - (wall0 + (cur.t_s - media0))
+            if pending is not None and behind > pending.t_s - cur.t_s:  # decoding slower than real time
+                wall0 = now - (cur.t_s - media0)
         yield cur
 
 
