@@ -30,17 +30,14 @@ import logging
 import queue
 import threading
 import time
-from collections import deque
 from collections.abc import Callable
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-import cv2
 import numpy as np
 
-from exercises.engine import ExerciseEngine
 from exercises.pipeline import Pipeline, PipelineConfig
+from exercises.session_analysis import SessionAnalyser
 from exercises.session_types import (
     END_CAMERA_LOST,
     END_ERROR,
@@ -54,8 +51,6 @@ from exercises.session_types import (
 )
 from vision.capture import CaptureError, VideoSource, open_video
 from vision.frame import Frame
-from vision.pose import PoseConfig, PoseEstimator
-from vision.tracking import PersonTracker, TrackerConfig
 
 log = logging.getLogger(__name__)
 
@@ -101,20 +96,9 @@ class LiveSession:
         self._started = False
         self.end_reason: str | None = None
         self.error: str | None = None
+        self._dropped = 0
         # Owned by the pipeline thread while it runs; read by others only after it ended.
-        self._engines: dict[str, ExerciseEngine] = {}
-        self._assign: dict[int, str] = {}
-        self._names: dict[int, str] = {}
-        self._first_seen: dict[int, int] = {}
-        self._last_seen_ms: dict[int, int] = {}
-        self._n = self._dropped = self._t_last_ms = 0
-        self._times: deque[float] = deque()
-        self._t_first: float | None = None
-        self._t_latest = 0.0
-        self._no_person_since: int | None = None
-        self._gaps: deque[float] = deque(maxlen=5)
-        self._prev_ms: int | None = None
-        self._base = (TrackerConfig().confirm_window_s, PoseConfig().lost_after_s)
+        self._an: SessionAnalyser | None = None
         # Owned by the UI thread (poll) and by the pushing thread (push, fetch_image).
         self._last: LiveUpdate | None = None
         self._last_poll = clock()
@@ -168,22 +152,9 @@ class LiveSession:
 
     def _make_pipeline(self) -> Any:
         c = self.config  # the pipeline finds and tracks people; the session's engines do the checking
-        return self._factory(PipelineConfig(people=c.people, model=c.model, exercise=None, lang=c.lang, draw=False))
-
-    def _adapt_to_rate(self, t_ms: int) -> None:
-        """Workaround (see docs/app.md) until tracking and pose count time in frames too: at a few analysed
-        frames per second a new person could never collect 3 sightings within the tracker's 0.5 s, and the
-        pose stage dropped everyone unseen for 0.4 s before the next frame arrived."""
-        gaps = self._gaps
-        if self._prev_ms is not None:
-            gaps.append((t_ms - self._prev_ms) / 1000.0)
-        self._prev_ms = t_ms
-        tracker, pose = getattr(self._pipe, "tracker", None), getattr(self._pipe, "pose", None)
-        if not gaps or not isinstance(tracker, PersonTracker) or not isinstance(pose, PoseEstimator):
-            return
-        dt = float(np.median(gaps))
-        tracker.config = replace(tracker.config, confirm_window_s=max(self._base[0], 3.5 * dt))
-        pose.config = replace(pose.config, lost_after_s=max(self._base[1], 2.5 * dt))
+        pipe = self._factory(PipelineConfig(people=c.people, model=c.model, exercise=None, lang=c.lang, draw=False))
+        self._an = SessionAnalyser(c, pipe, self._clock)
+        return pipe
 
     def _spawn(self, name: str, target: Callable[[], None]) -> None:
         t = threading.Thread(target=target, name=name, daemon=True)
@@ -241,7 +212,8 @@ class LiveSession:
 
     def exercise_of(self, track_id: int) -> str:
         """The exercise this person is checked for."""
-        return self._assign.get(int(track_id), self.config.exercise)
+        an = self._an
+        return self.config.exercise if an is None else an.exercise_of(track_id)
 
     # ------------------------------------------------------------------ push side (browser camera)
     def push(self, image: np.ndarray, t_ms: int | None = None, *, wait: bool = False) -> bool:
@@ -341,7 +313,8 @@ class LiveSession:
                     reason = value
                     break
                 self._apply_commands()
-                update = self._analyse(value)
+                assert self._an is not None
+                update = self._an.analyse(value, self._dropped)
                 _put_newest(self._results, update)
                 if update.image is not None:
                     _put_newest(self._images, update.image)
@@ -350,8 +323,8 @@ class LiveSession:
             self.error, reason = f"{type(exc).__name__}: {exc}", END_ERROR
         finally:
             try:
-                for eng in self._engines.values():
-                    eng.finish(self._t_last_ms)
+                if self._an is not None:
+                    self._an.finish()
                 if self._pipe is not None:
                     self._pipe.close()
             except Exception:
@@ -373,102 +346,16 @@ class LiveSession:
                 cmd, tid, value = self._commands.get_nowait()
             except queue.Empty:
                 return
-            if cmd == "assign":
-                self._assign[tid] = value
-            elif value:
-                self._names[tid] = value
-            else:
-                self._names.pop(tid, None)
-
-    def _engine(self, exercise: str) -> ExerciseEngine:
-        if exercise not in self._engines:
-            c = self.config
-            self._engines[exercise] = ExerciseEngine(exercise, lang=c.lang, profiles=c.profile, live=True)
-        return self._engines[exercise]
-
-    def _analyse(self, frame: Frame) -> LiveUpdate:
-        if self.config.adapt_to_rate:
-            self._adapt_to_rate(frame.t_ms)
-        side = self.config.max_side
-        if side and frame.image.size and max(frame.image.shape[:2]) > side:
-            h, w = frame.image.shape[:2]
-            size = (round(w * side / max(h, w)), round(h * side / max(h, w)))
-            frame = Frame(index=frame.index, t_ms=frame.t_ms, image=cv2.resize(frame.image, size,
-                                                                                 interpolation=cv2.INTER_AREA))
-        tracked: Frame = self._pipe.step(frame).frame
-        now = self._clock()
-        self._n += 1
-        self._t_first = now if self._t_first is None else self._t_first
-        self._t_last_ms = tracked.t_ms
-        rows: dict[str, list[int]] = {}
-        for row, tid in enumerate(int(t) for t in tracked.track_id):
-            if tid >= 0:
-                self._first_seen.setdefault(tid, self._n)
-                self._last_seen_ms[tid] = tracked.t_ms
-                rows.setdefault(self.exercise_of(tid), []).append(row)
-        events: list[Any] = []
-        for ex in sorted(set(rows) | {self.config.exercise}):  # every engine sees time pass
-            events += self._engine(ex).update(tracked.select(rows.get(ex, []))) or []
-        visible = {int(t) for t in tracked.track_id if int(t) >= 0}
-        overlays = {tid: self._overlay(tid) for tid in self._first_seen}
-        people = sorted((PersonStatus(tid, self._names.get(tid, ""), self.exercise_of(tid), ov, tid in visible,
-                                      (tracked.t_ms - self._last_seen_ms[tid]) / 1000.0)
-                         for tid, ov in overlays.items()), key=lambda p: (not p.visible, self._first_seen[p.track_id]))
-        if visible:
-            self._no_person_since = None
-        elif self._no_person_since is None:
-            self._no_person_since = tracked.t_ms
-        away_s = 0.0 if self._no_person_since is None else (tracked.t_ms - self._no_person_since) / 1000.0
-        image = self._draw(tracked, {tid: overlays[tid] for tid in visible}) if self.config.draw else None
-        return LiveUpdate(index=tracked.index, t_ms=tracked.t_ms, image=image, people=tuple(people),
-                          events=tuple(events), num_people=len(visible), no_person_s=away_s, fps=self._rate(now),
-                          frames=self._n, dropped=self._dropped)
-
-    def _overlay(self, tid: int) -> dict[str, Any]:
-        ov = dict(self._engine(self.exercise_of(tid)).overlay(tid))
-        if self._names.get(tid):
-            ov["lines"] = [self._names[tid], *ov.get("lines", [])]
-        return ov
-
-    def _rate(self, now: float) -> float:
-        """Frames analysed per second over about the last two seconds."""
-        hist = self._times
-        hist.append(now)
-        while len(hist) > 2 and now - hist[0] > 2.0:
-            hist.popleft()
-        self._t_latest = now
-        return (len(hist) - 1) / (hist[-1] - hist[0]) if hist[-1] > hist[0] else 0.0
-
-    def _draw(self, frame: Frame, overlays: dict[int, dict[str, Any]]) -> np.ndarray | None:
-        from exercises.overlay import render
-
-        if frame.image.size == 0:
-            return None
-        # Nobody in the picture: the plain picture (the page says why nothing is counted).
-        image = render(frame, overlays) if frame.num_people else frame.image.copy()
-        w = self.config.image_width
-        if w and image.shape[1] > w:
-            image = cv2.resize(image, (w, round(image.shape[0] * w / image.shape[1])), interpolation=cv2.INTER_AREA)
-        return image
+            if self._an is not None:
+                self._an.command(cmd, tid, value)
 
     # ------------------------------------------------------------------ summary
     def summary(self) -> SessionSummary:
         """What was counted: per person and exercise (filled in once the session has ended)."""
-        from exercises.report import build_report
-
         ended = self._done.is_set() and not any(t.is_alive() for t in self._threads)
         if ended:
             self._apply_commands()  # names given after the last frame
-        people: list[PersonSummary] = []
-        reports: dict[str, dict[str, Any]] = {}
-        dur = self._t_last_ms / 1000.0
-        for ex_id, eng in sorted(self._engines.items()) if ended else ():
-            rep = reports[ex_id] = build_report(eng, video="live", fps=self._n / dur if dur > 0 else 0.0,
-                                                frames=self._n, duration_s=dur)
-            people += [PersonSummary(p["id"], self._names.get(p["id"], ""), ex_id, rep["exercise_name"], rep["kind"],
-                                     p["reps"], p["hold_s"], tuple(p["rep_events"]), tuple(p["feedback"]))
-                       for p in rep["people"]]
-        wall = self._t_latest - self._t_first if ended and self._t_first is not None else 0.0
-        return SessionSummary(end_reason=self.end_reason, error=self.error, frames=self._n, dropped=self._dropped,
-                              duration_s=round(dur, 3), fps=round((self._n - 1) / wall, 2) if wall > 0 else 0.0,
-                              people=tuple(people), reports=reports)
+        if self._an is None:
+            return SessionSummary(end_reason=self.end_reason, error=self.error, frames=0, dropped=self._dropped,
+                                  duration_s=0.0, fps=0.0, people=())
+        return self._an.summary(ended=ended, end_reason=self.end_reason, error=self.error, dropped=self._dropped)
