@@ -172,7 +172,15 @@ with page_guard():
     if st.button(t("review.analyse"), type="primary", disabled=not ready, key="review_analyse"):
         preview.empty()
         st.session_state["review_result"] = None
+        # Clicking it reruns the page: Streamlit interrupts this run at the next progress update, the
+        # pipeline's threads and the temporary upload are cleaned up on the way out.
+        stop = st.empty()
+        stop.button(t("review.stop"), key="review_stop", icon=":material/stop:",
+                    on_click=lambda: st.session_state.update(review_stopped=True))
         _analyse(path, upload_name, data, exercise, int(people))
+        stop.empty()
+    elif st.session_state.pop("review_stopped", False):
+        st.info(t("review.stopped"), icon=":material/stop:")
     result = st.session_state.get("review_result")
     if result is not None:
         _results(result)

@@ -266,6 +266,38 @@ def test_review_stores_videos_only_when_asked(tmp_path: Path, monkeypatch: pytes
         assert stored == ([] if not keep else ["annotated.mp4", "original.mp4", "report.json"])
 
 
+class _Interrupt(BaseException):
+    """Stands in for Streamlit's RerunException, raised in the script thread at the next update of the page."""
+
+
+def test_review_can_be_stopped_and_leaves_nothing_running(tmp_path: Path) -> None:
+    import threading
+
+    from factories_video import make_clip
+
+    from app_pages.analysis import analyse_video
+
+    clip = make_clip(tmp_path / "c.mp4", n=40)
+    done: list[int] = []
+
+    def progress(n: int, total: int | None) -> None:  # what the page's progress bar does on a Stop click
+        done.append(n)
+        if n == 5:
+            raise _Interrupt
+
+    before = {t.name for t in threading.enumerate()}
+    with pytest.raises(_Interrupt):
+        analyse_video(clip, exercise="squat", progress=progress, store_dir=tmp_path / "store")
+    assert done[-1] == 5
+    assert not [t.name for t in threading.enumerate() if t.name.startswith("formcheck-") and t.name not in before]
+    assert not (tmp_path / "store").exists()  # an interrupted analysis stores nothing
+    at = _app(review_stopped=True)  # the run after the Stop click
+    assert [i.value for i in at.info] == ["Die Auswertung wurde abgebrochen."]
+    assert "review-reps" not in {b.key for b in at.get("flex_container")}  # no result shown
+    at.run()
+    assert not at.info  # said once
+
+
 # ----------------------------------------------------------------------------- live coaching
 def test_live_camera_unavailable_shows_a_message() -> None:
     at = _page("app_pages/live.py")
