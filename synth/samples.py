@@ -18,7 +18,7 @@ from pathlib import Path
 
 from synth.cli import LABEL_COLUMNS, append_labels, label_row
 from synth.faults import parse_faults
-from synth.generate import random_clip, write_clip
+from synth.generate import ClipSpec, random_clip, write_clip
 
 log = logging.getLogger(__name__)
 
@@ -64,16 +64,16 @@ def build(out_dir: Path, only: list[str] | None = None, workers: int = 2) -> lis
 FAULT_VIEW = {"knee_valgus": "front", "twisting": "oblique"}
 
 
-def eval_set(out_dir: Path, size: tuple[int, int] = (480, 360), workers: int = 2, seed0: int = 1000) -> list[dict]:
-    """A fault test set: every exercise once clean and once per injectable fault (in rep 2, or the hold).
+def eval_set_specs(size: tuple[int, int] = (480, 360), seed0: int = 1000) -> list[tuple[str, ClipSpec]]:
+    """The fault test set: every exercise once clean and once per injectable fault (in rep 2, or the hold).
 
-    Clips have 3 reps (holds: 6 s, the fault from 3 s) and a random person, room and camera.
+    Clips have 3 reps (holds: 6 s, the fault from 3 s) and a random person, room and camera;
+    each ``(name, spec)`` is fixed by ``seed0`` and the order of the exercises and faults.
     """
     from synth.exercises import ENGINE_EXERCISES, get
     from synth.faults import APPLICABLE
 
-    out_dir.mkdir(parents=True, exist_ok=True)
-    rows, seed = [], seed0
+    out, seed = [], seed0
     for exercise in ENGINE_EXERCISES:
         hold = get(exercise).kind == "hold"
         for fault in ("", *APPLICABLE[exercise]):
@@ -83,9 +83,17 @@ def eval_set(out_dir: Path, size: tuple[int, int] = (480, 360), workers: int = 2
                                faults=parse_faults(f"{'hold' if hold else 'rep2'}:{fault}" if fault else "",
                                                    exercise, 0 if hold else 3), fps=25, size=size, crf=23)
             spec = replace(spec, people=(replace(spec.people[0], fault_onset_s=3.0),))
-            name = f"{exercise}_{fault or 'clean'}_{view}"
-            header = write_clip(spec, out_dir / f"{name}.mp4", out_dir / f"{name}.json.gz", workers=workers)
-            rows.append(label_row(f"{name}.mp4", header))
+            out.append((f"{exercise}_{fault or 'clean'}_{view}", spec))
+    return out
+
+
+def eval_set(out_dir: Path, size: tuple[int, int] = (480, 360), workers: int = 2, seed0: int = 1000) -> list[dict]:
+    """Render :func:`eval_set_specs` into ``out_dir``; returns the label rows."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    rows = []
+    for name, spec in eval_set_specs(size, seed0):
+        header = write_clip(spec, out_dir / f"{name}.mp4", out_dir / f"{name}.json.gz", workers=workers)
+        rows.append(label_row(f"{name}.mp4", header))
     return rows
 
 
