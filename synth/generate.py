@@ -76,6 +76,7 @@ class ClipSpec:
     mat: tuple[float, float, float] | None = (0.25, 0.45, 0.55)  # sRGB of the mat under lying people
     light: tuple[float, float, float, float, float] = (40.0, 50.0, 1.0, 0.0, 0.45)  # az, el, I, warmth, amb
     noise: float = 0.0  # sensor noise, standard deviation in 8-bit levels
+    exposure: float = 1.0  # exposure compensation: multiplies the auto-exposure (< 1: an under-exposed, dim picture)
     crf: int = 23
     blur: float = 0.6
     seed: int = 0
@@ -155,7 +156,7 @@ class ClipRenderer:
         self.background = render_room(self.camera, self.rays, room, self.light, centre)
         lum = (self.background.ambient + self.background.direct) @ np.array([0.2126, 0.7152, 0.0722])
         #: auto-exposure, as a camera would: the room's 98th luminance percentile shows at ~90 % white
-        self.exposure = float(np.clip(0.78 / max(np.percentile(lum, 98), 1e-6), 0.4, 2.5))
+        self.exposure = float(np.clip(0.78 / max(np.percentile(lum, 98), 1e-6), 0.4, 2.5)) * spec.exposure
 
     def _mat(self, k: int) -> tuple:
         """An exercise mat under person ``k``'s whole motion, aligned with their heading."""
@@ -238,7 +239,7 @@ class ClipRenderer:
             "duration_s": round((self.n_frames - 1) / spec.fps, 4), "camera": self.camera.to_json(),
             "room": spec.room.to_json(), "light": dict(zip(("azimuth", "elevation", "strength", "warmth",
                                                              "ambient"), spec.light, strict=True)),
-            "noise": spec.noise, "crf": spec.crf,
+            "noise": spec.noise, "crf": spec.crf, **({"exposure": spec.exposure} if spec.exposure != 1.0 else {}),
             "rep_counting": "a rep is counted at the instant its 'back' phase ends, in the start position; "
                             "'reps_done' steps up on that frame",
             "landmarks": [lm.name for lm in Landmark], "people": people,
