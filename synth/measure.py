@@ -1,0 +1,166 @@
+"""One rendered clip through the real pipeline, measured against its ground truth.
+
+:func:`measure_clip` runs :class:`exercises.pipeline.Pipeline` (pose → tracking →
+One-Euro filter → engine) on a clip written by :func:`synth.generate.write_clip` and
+compares what it found with the truth file:
+
+* **detection**: the share of frames in which someone is tracked (``any``, what
+  ``formcheck evaluate`` calls the detection rate) and in which a tracked person lies
+  *on the rendered one* (``found``: mean distance of the 12 limb joints to their true
+  projections under :data:`ON_TARGET` × the person's size);
+* **where frames are lost**: the person's size in pixels (bounding box of the true
+  2D joints), the motion phase and the longest gap;
+* **counts**: reps or correctly held seconds of the primary person against the truth;
+* **angles** (side views): near-side knee, hip and the trunk from the pipeline's live
+  (One-Euro) and offline-smoothed landmarks against the true sagittal-plane angles.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from synth.truth import landmarks as truth_landmarks
+from synth.truth import load_truth
+from vision.geometry import compute_angles
+
+log = logging.getLogger(__name__)
+
+#: shoulders, elbows, wrists, hips, knees, ankles (Landmark indices)
+LIMB_JOINTS = np.array([11, 12, 13, 14, 15, 16, 23, 24, 25, 26, 27, 28])
+#: a tracked person is on the rendered one when the mean limb-joint distance is below this share of
+#: the person's size (diagonal of the true joints' bounding box)
+ON_TARGET = 0.2
+ANGLES = ("knee", "hip", "trunk")
+
+
+def person_box(gt2: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Height and width (px) of the bounding box of each frame's true 2D joints, ``gt2`` of shape (F, 33, 2)."""
+    lo, hi = np.nanmin(gt2, axis=1), np.nanmax(gt2, axis=1)
+    return hi[:, 1] - lo[:, 1], hi[:, 0] - lo[:, 0]
+
+
+def match_rows(frames: np.ndarray, xy: np.ndarray, gt2: np.ndarray, n_frames: int,
+               ) -> tuple[np.ndarray, np.ndarray]:
+    """Per frame, the pipeline row closest to the rendered person and its mean limb-joint error (px).
+
+    ``frames``/``xy`` are the recorder's long format (one row per tracked person per frame);
+    frames without a row get row -1 and error ``inf``.
+    """
+    best_row = np.full(n_frames, -1)
+    best_err = np.full(n_frames, np.inf)
+    if len(frames) == 0:
+        return best_row, best_err
+    d = np.linalg.norm(xy[:, LIMB_JOINTS] - gt2[frames][:, LIMB_JOINTS], axis=2)
+    err = np.nanmean(d, axis=1)
+    for r in range(len(frames)):
+        f = frames[r]
+        if 0 <= f < n_frames and err[r] <= best_err[f]:
+            best_row[f], best_err[f] = r, err[r]
+    return best_row, best_err
+
+
+def _runs(mask: np.ndarray) -> int:
+    """Length of the longest run of True in ``mask``."""
+    best = cur = 0
+    for m in mask:
+        cur = cur + 1 if m else 0
+        best = max(best, cur)
+    return best
+
+
+def _stats(err: np.ndarray) -> dict[str, float | int | None]:
+    e = err[np.isfinite(err)]
+    if not e.size:
+        return {"n": 0, "bias": None, "mae": None, "p95": None}
+    return {"n": int(e.size), "bias": round(float(e.mean()), 2), "mae": round(float(np.abs(e).mean()), 2),
+            "p95": round(float(np.percentile(np.abs(e), 95)), 2)}
+
+
+def angle_errors(truth: dict, xy: np.ndarray, rows: np.ndarray) -> dict[str, list[float | None]]:
+    """Estimated minus true sagittal angle per frame (None where not found), near-side knee/hip and trunk.
+
+    ``xy`` are pipeline landmarks, ``rows[i]`` the row matched to frame ``i`` (-1: none).
+    """
+    near = "left" if truth["people"][0]["azimuth_deg"] > 0 else "right"
+    names = {"knee": f"{near}_knee", "hip": f"{near}_hip", "trunk": "trunk"}
+    found = rows >= 0
+    est = compute_angles(xy[rows[found]]) if found.any() else {}
+    out: dict[str, list[float | None]] = {}
+    for key, name in names.items():
+        vals: list[float | None] = [None] * len(rows)
+        for j, i in enumerate(np.flatnonzero(found)):
+            entry = truth["frames"][i]["people"][0]
+            t = (entry.get("angles_sagittal") or {}).get(name)
+            e = float(est[name][j]) if name in est else np.nan
+            if t is not None and np.isfinite(e):
+                vals[i] = round(e - float(t), 2)
+        out[key] = vals
+    return out
+
+
+def measure_clip(video: str | Path, truth_path: str | Path, *, people: int = 2) -> dict[str, Any]:
+    """Run the pipeline on ``video`` and measure it against ``truth_path`` (see the module docstring)."""
+    from exercises.offline import add_smoothed
+    from exercises.pipeline import Pipeline, PipelineConfig
+
+    truth = load_truth(truth_path)
+    p0 = truth["people"][0]
+    t0 = time.perf_counter()
+    with Pipeline(PipelineConfig(people=people, exercise=p0["exercise"], lang="en", draw=False)) as pipe:
+        result = pipe.run(video)
+    wall = time.perf_counter() - t0
+    arrays = add_smoothed(result.recorder.arrays())
+    n = int(truth["n_frames"])
+    gt2 = truth_landmarks(truth, 0)
+    height, width = person_box(gt2)
+    rows, err = match_rows(arrays["frame"], arrays["xy"].astype(float), gt2, n)
+    size = np.hypot(height, width)
+    found = err < ON_TARGET * size
+    any_person = np.zeros(n, bool)
+    per_frame = np.asarray(result.recorder.frame_people[:n])
+    any_person[: len(per_frame)] = per_frame > 0
+    phases = [f["people"][0]["phase"] for f in truth["frames"]]
+    lost = ~found
+    out: dict[str, Any] = {
+        "video": str(video), "exercise": p0["exercise"], "view": truth["view"], "seed": truth["seed"],
+        "frames": n, "fps": truth["fps"], "size": [truth["width"], truth["height"]],
+        "found": round(float(found.mean()), 4), "any": round(float(any_person.mean()), 4),
+        "lost_frames": int(lost.sum()), "longest_gap_s": round(_runs(lost) / truth["fps"], 2),
+        "lost_phases": dict(Counter(p for p, m in zip(phases, lost, strict=True) if m)),
+        "height_px": round(float(np.median(height)), 1), "width_px": round(float(np.median(width)), 1),
+        "height_px_lost": round(float(np.median(height[lost])), 1) if lost.any() else None,
+        "width_px_lost": round(float(np.median(width[lost])), 1) if lost.any() else None,
+        "joint_err_px": round(float(np.median(err[found])), 2) if found.any() else None,
+        "wall_s": round(wall, 1),
+    }
+    report = result.report or {}
+    person = next((p for p in report.get("people", []) if p["id"] == report.get("primary_id")), None)
+    if p0["kind"] == "hold":
+        out.update(expected=p0["hold_correct_s"], counted=round(float(person["hold_s"]), 2) if person else 0.0)
+    else:
+        out.update(expected=p0["reps"], counted=int(person["reps"]) if person else 0)
+    if truth["view"] == "side":
+        match = np.where(found, rows, -1)
+        live = angle_errors(truth, arrays["xy"].astype(float), match)
+        smooth = angle_errors(truth, arrays["xy_smooth"].astype(float), match)
+        out["angle_errors"] = {"live": live, "smooth": smooth}
+        out["angles"] = {kind: {k: _stats(np.array([np.nan if v is None else v for v in vals]))
+                                for k, vals in errs.items()} for kind, errs in out["angle_errors"].items()}
+    log.info("%s: found %.1f%% (any %.1f%%), %d px tall, %s %s/%s", Path(video).name, 100 * out["found"],
+             100 * out["any"], out["height_px"], "counted", out["counted"], out["expected"])
+    return out
+
+
+def pooled_angle_stats(results: list[dict[str, Any]], kind: str = "live") -> dict[str, dict[str, Any]]:
+    """Bias, mean absolute error and 95th percentile per angle over every side-view result."""
+    out = {}
+    for key in ANGLES:
+        errs = [v for r in results if "angle_errors" in r for v in r["angle_errors"][kind][key] if v is not None]
+        out[key] = _stats(np.array(errs, float))
+    return out
