@@ -362,3 +362,104 @@ def test_pauses_and_tempo_set_the_timing() -> None:
     assert len(slow) > 1.4 * len(base) - 5
     assert sum(s.phase == "peak" for s in paused) == pytest.approx(2 * 25, abs=2)
     assert paused[-1].reps_done == 2
+
+
+# ----------------------------------------------------------------------------- detection matrix, fault set
+def test_matrix_grid_covers_every_exercise_in_two_views_and_the_hard_variants() -> None:
+    from synth.matrix import REQUIRED, VIEWS, cell_spec, grid
+
+    cells = grid()
+    assert len({c.name for c in cells}) == len(cells)
+    for ex in exercises.ENGINE_EXERCISES:
+        mine = [c for c in cells if c.exercise == ex]
+        assert {c.view for c in mine} == set(VIEWS) and {"a", "dark", "far"} <= {c.variant for c in mine}
+    assert REQUIRED == 0.95
+    # the same person and room in every view of a variant; the spec is a pure function of the cell
+    side, front = (next(c for c in cells if c.name == n) for n in ("plank_side_a", "plank_front_a"))
+    assert side.seed == front.seed and cell_spec(side) == cell_spec(side)
+    assert cell_spec(side).people[0].appearance == cell_spec(front).people[0].appearance
+    dark = cell_spec(next(c for c in cells if c.name == "plank_front_dark"))
+    assert dark.light[2] <= 0.3 and dark.exposure < 1 and dark.noise > 0 and dark.room.floor == "rubber"
+    assert cell_spec(next(c for c in cells if c.variant == "far")).fill == 0.35
+    assert [c.variant for c in grid(["squat"], ["front"], ["b", "dark"])] == ["b", "dark"]
+
+
+def test_measure_matches_the_tracked_person_to_the_rendered_one() -> None:
+    from synth.measure import match_rows, person_box
+
+    gt2 = np.zeros((3, 33, 2))
+    gt2[:, :, 0] = np.linspace(100, 140, 33)
+    gt2[:, :, 1] = np.linspace(50, 250, 33)
+    h, w = person_box(gt2)
+    assert h[0] == 200 and w[0] == 40
+    frames = np.array([0, 0, 2])
+    xy = np.stack([gt2[0] + 3.0, gt2[0] + 80.0, gt2[2] + 50.0])  # frame 0: a close and a far person
+    rows, err = match_rows(frames, xy, gt2, 3)
+    assert rows.tolist() == [0, -1, 2] and err[0] == pytest.approx(np.hypot(3, 3)) and np.isinf(err[1])
+
+
+def test_angle_errors_are_estimate_minus_sagittal_truth_on_the_near_side() -> None:
+    from synth.measure import angle_errors, pooled_angle_stats
+    from vision.geometry import compute_angles
+
+    spec = replace(random_clip("squat", 3, view="side", fps=25, size=(160, 120), reps=1), duration_s=0.08)
+    rend = ClipRenderer(spec)
+    truth = {"people": rend.header()["people"], "frames": [rend.frame(i)[1] for i in range(rend.n_frames)]}
+    xy = np.array([f["people"][0]["joints_2d"] for f in truth["frames"]])
+    rows = np.array([0, -1, 2])
+    errs = angle_errors(truth, xy, rows)
+    near = "left" if truth["people"][0]["azimuth_deg"] > 0 else "right"
+    est = compute_angles(xy[0])[f"{near}_knee"]
+    assert errs["knee"][0] == pytest.approx(est - truth["frames"][0]["people"][0]["angles_sagittal"][f"{near}_knee"],
+                                            abs=0.01)
+    assert errs["knee"][1] is None and abs(errs["trunk"][2]) < 10
+    stats = pooled_angle_stats([{"angle_errors": {"live": errs}}])
+    assert stats["knee"]["n"] == 2
+
+
+def test_matrix_tables_mark_failing_cells_and_say_where_frames_were_lost(tmp_path) -> None:
+    from synth.matrix import write_tables
+
+    base = {"seed": 1, "frames": 100, "any": 1.0, "longest_gap_s": 0.0, "height_px": 250.0, "width_px": 90.0,
+            "height_px_lost": None, "width_px_lost": None, "joint_err_px": 4.0, "lost_frames": 0,
+            "lost_phases": {}, "expected": 1, "counted": 1}
+    ok = dict(base, cell="squat_side_a", exercise="squat", view="side", variant="a", found=1.0)
+    bad = dict(base, cell="plank_front_dark", exercise="plank", view="front", variant="dark", found=0.6, any=0.7,
+               lost_frames=40, longest_gap_s=1.2, height_px_lost=60.0, width_px_lost=45.0,
+               lost_phases={"hold": 40}, expected=3.0, counted=1.0)
+    csv_path, md = write_tables([ok, bad], tmp_path, "python -m synth.matrix --out x")
+    text = md.read_text()
+    assert "| squat | 100 |" in text and "**60**" in text and "1 of 2 cells" in text
+    assert "| plank_front_dark | **60** | **70** | 40/100 | 1.2 s | 250 × 90 | 60 × 45 | hold 40 |" in text
+    assert csv_path.read_text().count("\n") == 3
+
+
+def test_fault_set_recipe_is_fixed_and_scored_per_code(tmp_path) -> None:
+    from synth.faultset import score
+    from synth.samples import eval_set_specs
+
+    specs = eval_set_specs()
+    names = [n for n, _ in specs]
+    assert len(set(names)) == len(names) == sum(1 + len(APPLICABLE[e]) for e in exercises.ENGINE_EXERCISES)
+    assert eval_set_specs()[5] == specs[5] and "floor_lift_stoop_lift_side" in names
+    (tmp_path / "a.mp4").write_bytes(b"")
+    (tmp_path / "b.mp4").write_bytes(b"")
+
+    def person(reps: list[list[str]]) -> dict:
+        return {"id": 1, "reps": len(reps), "hold_s": 0.0, "frames": 90, "rep_faults": reps, "hold_faults": []}
+
+    label = {"exercise": "squat", "reps": "3", "hold_s": "", "people": 1, "view": "side"}
+    results = [
+        {"label": dict(label, file="a.mp4", faults="rep2:too_shallow"),
+         "measured": {"detection_rate": 1.0, "people_seen": 1, "frames": 90, "duration_s": 3.6,
+                      "people": [person([[], ["too_shallow", "jerky"], []])]}},
+        {"label": dict(label, file="b.mp4", faults="rep2:rounded_back"),
+         "measured": {"detection_rate": 1.0, "people_seen": 1, "frames": 90, "duration_s": 3.6,
+                      "people": [person([[], []])]}},
+    ]
+    rows, agg, codes = score(tmp_path, results)
+    assert [r["exact"] for r in rows] == [True, False]
+    assert codes["too_shallow"] == {"tp": 1, "fp": 0, "fn": 0, "precision": 1.0, "recall": 1.0, "f1": 1.0}
+    assert codes["jerky"]["precision"] == 0.0 and codes["jerky"]["recall"] is None and codes["rounded_back"]["fn"] == 1
+    assert (agg["fault_tp"], agg["fault_fp"], agg["fault_fn"]) == (1, 1, 1)
+    assert (tmp_path / "labels.csv").read_text().splitlines()[0] == "file,exercise,reps,hold_s,people,view,faults"
