@@ -7,7 +7,8 @@ compares what it found with the truth file:
 * **detection**: the share of frames in which someone is tracked (``any``, what
   ``formcheck evaluate`` calls the detection rate) and in which a tracked person lies
   *on the rendered one* (``found``: mean distance of the 12 limb joints to their true
-  projections under :data:`ON_TARGET` × the person's size);
+  projections under :data:`ON_TARGET` × the person's size, as seen or with left and
+  right swapped; ``mirrored`` counts the latter);
 * **where frames are lost**: the person's size in pixels (bounding box of the true
   2D joints), the motion phase and the longest gap;
 * **counts**: reps or correctly held seconds of the primary person against the truth;
@@ -33,6 +34,8 @@ log = logging.getLogger(__name__)
 
 #: shoulders, elbows, wrists, hips, knees, ankles (Landmark indices)
 LIMB_JOINTS = np.array([11, 12, 13, 14, 15, 16, 23, 24, 25, 26, 27, 28])
+#: the same joints with left and right swapped (a person seen mirrored: facing the other way)
+MIRRORED = np.array([12, 11, 14, 13, 16, 15, 24, 23, 26, 25, 28, 27])
 #: a tracked person is on the rendered one when the mean limb-joint distance is below this share of
 #: the person's size (diagonal of the true joints' bounding box)
 ON_TARGET = 0.2
@@ -45,24 +48,39 @@ def person_box(gt2: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return hi[:, 1] - lo[:, 1], hi[:, 0] - lo[:, 0]
 
 
-def match_rows(frames: np.ndarray, xy: np.ndarray, gt2: np.ndarray, n_frames: int,
+def match_rows(frames: np.ndarray, xy: np.ndarray, gt2: np.ndarray, n_frames: int, mirrored: bool = False,
                ) -> tuple[np.ndarray, np.ndarray]:
     """Per frame, the pipeline row closest to the rendered person and its mean limb-joint error (px).
 
     ``frames``/``xy`` are the recorder's long format (one row per tracked person per frame);
-    frames without a row get row -1 and error ``inf``.
+    frames without a row get row -1 and error ``inf``.  ``mirrored``: compare the estimate's
+    left joints with the true right ones and vice versa (a person found but seen mirrored).
     """
     best_row = np.full(n_frames, -1)
     best_err = np.full(n_frames, np.inf)
     if len(frames) == 0:
         return best_row, best_err
-    d = np.linalg.norm(xy[:, LIMB_JOINTS] - gt2[frames][:, LIMB_JOINTS], axis=2)
+    d = np.linalg.norm(xy[:, MIRRORED if mirrored else LIMB_JOINTS] - gt2[frames][:, LIMB_JOINTS], axis=2)
     err = np.nanmean(d, axis=1)
     for r in range(len(frames)):
         f = frames[r]
         if 0 <= f < n_frames and err[r] <= best_err[f]:
             best_row[f], best_err[f] = r, err[r]
     return best_row, best_err
+
+
+def detection(arrays: dict[str, np.ndarray], gt2: np.ndarray) -> dict[str, np.ndarray]:
+    """Per frame: matched ``row``, its ``err`` (px), ``found`` (on the rendered person, as seen or mirrored),
+    ``mirrored`` (found only with left and right swapped) and the person's ``height``/``width`` (px)."""
+    n = len(gt2)
+    frames, xy = arrays["frame"], arrays["xy"].astype(float)
+    height, width = person_box(gt2)
+    limit = ON_TARGET * np.hypot(height, width)
+    rows, err = match_rows(frames, xy, gt2, n)
+    _, err_m = match_rows(frames, xy, gt2, n, mirrored=True)
+    mirrored = (err >= limit) & (err_m < limit)
+    return {"row": rows, "err": np.minimum(err, err_m), "found": (err < limit) | mirrored, "mirrored": mirrored,
+            "height": height, "width": width}
 
 
 def _runs(mask: np.ndarray) -> int:
@@ -104,8 +122,12 @@ def angle_errors(truth: dict, xy: np.ndarray, rows: np.ndarray) -> dict[str, lis
     return out
 
 
-def measure_clip(video: str | Path, truth_path: str | Path, *, people: int = 2) -> dict[str, Any]:
-    """Run the pipeline on ``video`` and measure it against ``truth_path`` (see the module docstring)."""
+def measure_clip(video: str | Path, truth_path: str | Path, *, people: int = 2,
+                 keep: str | Path | None = None) -> dict[str, Any]:
+    """Run the pipeline on ``video`` and measure it against ``truth_path`` (see the module docstring).
+
+    ``keep``: also save the pipeline's landmarks there (``.npz``), to re-measure without re-running.
+    """
     from exercises.offline import add_smoothed
     from exercises.pipeline import Pipeline, PipelineConfig
 
@@ -116,44 +138,53 @@ def measure_clip(video: str | Path, truth_path: str | Path, *, people: int = 2) 
         result = pipe.run(video)
     wall = time.perf_counter() - t0
     arrays = add_smoothed(result.recorder.arrays())
+    if keep is not None:
+        np.savez_compressed(keep, **{k: arrays[k] for k in ("frame", "track_id", "xy", "xy_smooth", "visibility",
+                                                            "frame_people")})
+    report = result.report or {}
+    person = next((p for p in report.get("people", []) if p["id"] == report.get("primary_id")), None)
+    if p0["kind"] == "hold":
+        counts = {"expected": p0["hold_correct_s"], "counted": round(float(person["hold_s"]), 2) if person else 0.0}
+    else:
+        counts = {"expected": p0["reps"], "counted": int(person["reps"]) if person else 0}
+    out = summarise(truth, arrays, str(video))
+    out.update(counts, wall_s=round(wall, 1))
+    log.info("%s: found %.1f%% (any %.1f%%), %d px tall, %s %s/%s", Path(video).name, 100 * out["found"],
+             100 * out["any"], out["height_px"], "counted", out["counted"], out["expected"])
+    return out
+
+
+def summarise(truth: dict, arrays: dict[str, np.ndarray], video: str = "") -> dict[str, Any]:
+    """Detection, where frames are lost, and side-view angle errors of the pipeline's ``arrays`` against ``truth``."""
+    p0 = truth["people"][0]
     n = int(truth["n_frames"])
     gt2 = truth_landmarks(truth, 0)
-    height, width = person_box(gt2)
-    rows, err = match_rows(arrays["frame"], arrays["xy"].astype(float), gt2, n)
-    size = np.hypot(height, width)
-    found = err < ON_TARGET * size
+    det = detection(arrays, gt2)
+    rows, err, found, height, width = det["row"], det["err"], det["found"], det["height"], det["width"]
     any_person = np.zeros(n, bool)
-    per_frame = np.asarray(result.recorder.frame_people[:n])
+    per_frame = np.asarray(arrays["frame_people"][:n])
     any_person[: len(per_frame)] = per_frame > 0
     phases = [f["people"][0]["phase"] for f in truth["frames"]]
     lost = ~found
     out: dict[str, Any] = {
-        "video": str(video), "exercise": p0["exercise"], "view": truth["view"], "seed": truth["seed"],
+        "video": video, "exercise": p0["exercise"], "view": truth["view"], "seed": truth["seed"],
         "frames": n, "fps": truth["fps"], "size": [truth["width"], truth["height"]],
         "found": round(float(found.mean()), 4), "any": round(float(any_person.mean()), 4),
+        "mirrored": round(float(det["mirrored"].mean()), 4),
         "lost_frames": int(lost.sum()), "longest_gap_s": round(_runs(lost) / truth["fps"], 2),
         "lost_phases": dict(Counter(p for p, m in zip(phases, lost, strict=True) if m)),
         "height_px": round(float(np.median(height)), 1), "width_px": round(float(np.median(width)), 1),
         "height_px_lost": round(float(np.median(height[lost])), 1) if lost.any() else None,
         "width_px_lost": round(float(np.median(width[lost])), 1) if lost.any() else None,
         "joint_err_px": round(float(np.median(err[found])), 2) if found.any() else None,
-        "wall_s": round(wall, 1),
     }
-    report = result.report or {}
-    person = next((p for p in report.get("people", []) if p["id"] == report.get("primary_id")), None)
-    if p0["kind"] == "hold":
-        out.update(expected=p0["hold_correct_s"], counted=round(float(person["hold_s"]), 2) if person else 0.0)
-    else:
-        out.update(expected=p0["reps"], counted=int(person["reps"]) if person else 0)
     if truth["view"] == "side":
-        match = np.where(found, rows, -1)
+        match = np.where(found & ~det["mirrored"], rows, -1)
         live = angle_errors(truth, arrays["xy"].astype(float), match)
         smooth = angle_errors(truth, arrays["xy_smooth"].astype(float), match)
         out["angle_errors"] = {"live": live, "smooth": smooth}
         out["angles"] = {kind: {k: _stats(np.array([np.nan if v is None else v for v in vals]))
                                 for k, vals in errs.items()} for kind, errs in out["angle_errors"].items()}
-    log.info("%s: found %.1f%% (any %.1f%%), %d px tall, %s %s/%s", Path(video).name, 100 * out["found"],
-             100 * out["any"], out["height_px"], "counted", out["counted"], out["expected"])
     return out
 
 

@@ -373,6 +373,7 @@ def test_matrix_grid_covers_every_exercise_in_two_views_and_the_hard_variants() 
     for ex in exercises.ENGINE_EXERCISES:
         mine = [c for c in cells if c.exercise == ex]
         assert {c.view for c in mine} == set(VIEWS) and {"a", "dark", "far"} <= {c.variant for c in mine}
+        assert {c.view for c in mine if c.variant == "dark"} == set(VIEWS)
     assert REQUIRED == 0.95
     # the same person and room in every view of a variant; the spec is a pure function of the cell
     side, front = (next(c for c in cells if c.name == n) for n in ("plank_side_a", "plank_front_a"))
@@ -430,7 +431,7 @@ def test_matrix_tables_mark_failing_cells_and_say_where_frames_were_lost(tmp_pat
     csv_path, md = write_tables([ok, bad], tmp_path, "python -m synth.matrix --out x")
     text = md.read_text()
     assert "| squat | 100 |" in text and "**60**" in text and "1 of 2 cells" in text
-    assert "| plank_front_dark | **60** | **70** | 40/100 | 1.2 s | 250 × 90 | 60 × 45 | hold 40 |" in text
+    assert "| plank_front_dark | **60** | **70** | 0 | 40/100 | 1.2 s | 250 × 90 | 60 × 45 | hold 40 |" in text
     assert csv_path.read_text().count("\n") == 3
 
 
@@ -463,3 +464,17 @@ def test_fault_set_recipe_is_fixed_and_scored_per_code(tmp_path) -> None:
     assert codes["jerky"]["precision"] == 0.0 and codes["jerky"]["recall"] is None and codes["rounded_back"]["fn"] == 1
     assert (agg["fault_tp"], agg["fault_fp"], agg["fault_fn"]) == (1, 1, 1)
     assert (tmp_path / "labels.csv").read_text().splitlines()[0] == "file,exercise,reps,hold_s,people,view,faults"
+
+
+def test_a_person_seen_mirrored_counts_as_found_and_is_reported() -> None:
+    from synth.measure import LIMB_JOINTS, MIRRORED, detection
+
+    gt2 = np.zeros((2, 33, 2))
+    gt2[:, :, 0] = 140.0
+    gt2[:, LIMB_JOINTS[::2], 0] = 100.0  # left joints on one side, right joints 80 px away
+    gt2[:, LIMB_JOINTS[1::2], 0] = 180.0
+    gt2[:, :, 1] = np.linspace(50, 250, 33)
+    swapped = gt2.copy()
+    swapped[:, MIRRORED] = gt2[:, LIMB_JOINTS]  # left and right joints exchanged
+    det = detection({"frame": np.array([0, 1]), "xy": np.stack([gt2[0], swapped[1]])}, gt2)
+    assert det["found"].tolist() == [True, True] and det["mirrored"].tolist() == [False, True]
