@@ -167,18 +167,24 @@ def _pct(x: float | None) -> str:
 def write_tables(results: list[dict[str, Any]], out_dir: Path, command: str = "") -> tuple[Path, Path]:
     """``matrix.csv`` (one row per cell) and ``matrix.md`` (tables); returns their paths."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    cols = ["cell", "exercise", "view", "variant", "seed", "frames", "found", "any", "mirrored", "lost_frames",
-            "longest_gap_s", "height_px", "width_px", "height_px_lost", "width_px_lost", "joint_err_px",
-            "expected", "counted", "lost_phases"]
+    cols = ["cell", "exercise", "view", "variant", "seed", "frames", "found", "any", "mirrored", "fit",
+            "lost_frames", "longest_gap_s", "height_px", "width_px", "height_px_lost", "width_px_lost",
+            "joint_err_px", "expected", "counted", "lost_phases", "misfit_phases"]
     csv_path = out_dir / "matrix.csv"
     with csv_path.open("w", newline="", encoding="utf-8") as f:
         w = csv.DictWriter(f, fieldnames=cols, extrasaction="ignore")
         w.writeheader()
         for r in results:
-            w.writerow(dict(r, lost_phases=" ".join(f"{k}:{v}" for k, v in sorted(r["lost_phases"].items()))))
+            w.writerow(dict(r, **{k: " ".join(f"{a}:{b}" for a, b in sorted(r.get(k, {}).items()))
+                                  for k in ("lost_phases", "misfit_phases")}))
     md = out_dir / "matrix.md"
     md.write_text("\n".join(matrix_markdown(results, command)) + "\n", encoding="utf-8")
     return csv_path, md
+
+
+def _grid_rows(by: dict, columns: list[tuple[str, str]], key: str) -> list[str]:
+    return [f"| {ex} | " + " | ".join(_pct(by[(ex, *c)].get(key)) if (ex, *c) in by else "" for c in columns) + " |"
+            for ex in exercises.ENGINE_EXERCISES if any(k[0] == ex for k in by)]
 
 
 def matrix_markdown(results: list[dict[str, Any]], command: str = "") -> list[str]:
@@ -192,12 +198,16 @@ def matrix_markdown(results: list[dict[str, Any]], command: str = "") -> list[st
         lines.append(f"Command: `{command}`")
     lines += ["", "| exercise | " + " | ".join(f"{v} {var}" for v, var in columns) + " |",
               "|---|" + "---|" * len(columns)]
-    for ex in exercises.ENGINE_EXERCISES:
-        if any(k[0] == ex for k in by):
-            lines.append(f"| {ex} | " + " | ".join(_pct(by[(ex, *c)]["found"]) if (ex, *c) in by else ""
-                                                      for c in columns) + " |")
+    lines += _grid_rows(by, columns, "found")
     ok = sum(r["found"] >= REQUIRED for r in results)
     lines += ["", f"{ok} of {len(results)} cells reach {100 * REQUIRED:.0f} %.", "",
+              "Pose fit: share of frames (%) in which the person is found **and** all 12 limb joints (shoulders "
+              "to ankles) lie on target as well:", "", "| exercise | " + " | ".join(f"{v} {var}" for v, var in columns)
+              + " |", "|---|" + "---|" * len(columns), *_grid_rows(by, columns, "fit"), "",
+              "Limbs misplaced (found, not fit) by phase: " + ("; ".join(
+                  f"{r['cell']} " + ", ".join(f"{k} {v}" for k, v in sorted(r['misfit_phases'].items(),
+                                                                            key=lambda kv: -kv[1]))
+                  for r in results if r.get("fit", 1) < REQUIRED) or "none") + ".", "",
               "Cells below the bar (size = median bounding box of the true joints, h × w px; lost = frames "
               "without the person, by motion phase):", "",
               "| cell | found | any person | mirrored | lost | longest gap | size | size where lost | lost in phase | "
@@ -219,12 +229,22 @@ def matrix_markdown(results: list[dict[str, Any]], command: str = "") -> list[st
         errs = sorted(r["joint_err_px"] for r in rs if r["joint_err_px"] is not None)
         lines.append(f"| {var} | {len(rs)} | {hs[0]:.0f} | {hs[len(hs) // 2]:.0f} | "
                      f"{errs[len(errs) // 2] if errs else float('nan'):.1f} |")
-    counted = [r for r in results if r["found"] >= REQUIRED]
-    exact = [r for r in counted if (r["counted"] == r["expected"]) if isinstance(r["expected"], int)]
-    reps = [r for r in counted if isinstance(r["expected"], int)]
-    lines += ["", f"Counts (cells found ≥ {100 * REQUIRED:.0f} %, rep exercises): {len(exact)} of {len(reps)} exact. "
-              "Miscounted: " + (", ".join(f"{r['cell']} {r['counted']}/{r['expected']}" for r in reps
-                                         if r["counted"] != r["expected"]) or "none") + "."]
+    from exercises.definition import load_exercise
+
+    needs = {ex: load_exercise(ex).view for ex in {r["exercise"] for r in results}}
+    reps = [r for r in results if r["found"] >= REQUIRED and isinstance(r["expected"], int)]
+    exact = [r for r in reps if r["counted"] == r["expected"]]
+    holds = [r for r in results if r["found"] >= REQUIRED and not isinstance(r["expected"], int)]
+
+    def why(r: dict[str, Any]) -> str:
+        need = needs[r["exercise"]]
+        return "" if need in ("either", "any", r["view"]) else f" (the engine wants the {need} view)"
+
+    lines += ["", f"Counts (cells found ≥ {100 * REQUIRED:.0f} %): reps {len(exact)} of {len(reps)} exact; miscounted "
+              "(counted/true): " + (", ".join(f"{r['cell']} {r['counted']}/{r['expected']}{why(r)}" for r in reps
+                                             if r["counted"] != r["expected"]) or "none") + ". Holds (timed/true "
+              "s): " + (", ".join(f"{r['cell']} {r['counted']:g}/{r['expected']:g}{why(r)}" for r in holds)
+                        or "none") + "."]
     lines += angle_markdown(results)
     return lines
 

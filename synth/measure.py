@@ -6,9 +6,9 @@ compares what it found with the truth file:
 
 * **detection**: the share of frames in which someone is tracked (``any``, what
   ``formcheck evaluate`` calls the detection rate) and in which a tracked person lies
-  *on the rendered one* (``found``: mean distance of the 12 limb joints to their true
-  projections under :data:`ON_TARGET` × the person's size, as seen or with left and
-  right swapped; ``mirrored`` counts the latter);
+  *on the rendered one* (``found``: the mean distance of shoulders and hips to their true
+  projections is under :data:`ON_TARGET` × the person's size, as seen or with left and
+  right swapped, ``mirrored``); ``fit``: found with the 12 limb joints on target too;
 * **where frames are lost**: the person's size in pixels (bounding box of the true
   2D joints), the motion phase and the longest gap;
 * **counts**: reps or correctly held seconds of the primary person against the truth;
@@ -36,8 +36,11 @@ log = logging.getLogger(__name__)
 LIMB_JOINTS = np.array([11, 12, 13, 14, 15, 16, 23, 24, 25, 26, 27, 28])
 #: the same joints with left and right swapped (a person seen mirrored: facing the other way)
 MIRRORED = np.array([12, 11, 14, 13, 16, 15, 24, 23, 26, 25, 28, 27])
-#: a tracked person is on the rendered one when the mean limb-joint distance is below this share of
-#: the person's size (diagonal of the true joints' bounding box)
+#: shoulders and hips: where the person is
+TORSO = np.array([11, 12, 23, 24])
+TORSO_MIRRORED = np.array([12, 11, 24, 23])
+#: a tracked person is on the rendered one when the mean distance of the joints compared is below this
+#: share of the person's size (diagonal of the true joints' bounding box)
 ON_TARGET = 0.2
 ANGLES = ("knee", "hip", "trunk")
 
@@ -48,20 +51,22 @@ def person_box(gt2: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return hi[:, 1] - lo[:, 1], hi[:, 0] - lo[:, 0]
 
 
-def match_rows(frames: np.ndarray, xy: np.ndarray, gt2: np.ndarray, n_frames: int, mirrored: bool = False,
+def match_rows(frames: np.ndarray, xy: np.ndarray, gt2: np.ndarray, n_frames: int,
+               joints: np.ndarray = LIMB_JOINTS, truth_joints: np.ndarray | None = None,
                ) -> tuple[np.ndarray, np.ndarray]:
-    """Per frame, the pipeline row closest to the rendered person and its mean limb-joint error (px).
+    """Per frame, the pipeline row closest to the rendered person and its mean joint error (px).
 
     ``frames``/``xy`` are the recorder's long format (one row per tracked person per frame);
-    frames without a row get row -1 and error ``inf``.  ``mirrored``: compare the estimate's
-    left joints with the true right ones and vice versa (a person found but seen mirrored).
+    frames without a row get row -1 and error ``inf``.  The estimate's ``joints`` are compared
+    with the true ``truth_joints`` (default the same; :data:`MIRRORED` against :data:`LIMB_JOINTS`
+    compares left with right: a person found but seen mirrored).
     """
     best_row = np.full(n_frames, -1)
     best_err = np.full(n_frames, np.inf)
     if len(frames) == 0:
         return best_row, best_err
-    d = np.linalg.norm(xy[:, MIRRORED if mirrored else LIMB_JOINTS] - gt2[frames][:, LIMB_JOINTS], axis=2)
-    err = np.nanmean(d, axis=1)
+    tj = joints if truth_joints is None else truth_joints
+    err = np.nanmean(np.linalg.norm(xy[:, joints] - gt2[frames][:, tj], axis=2), axis=1)
     for r in range(len(frames)):
         f = frames[r]
         if 0 <= f < n_frames and err[r] <= best_err[f]:
@@ -70,16 +75,28 @@ def match_rows(frames: np.ndarray, xy: np.ndarray, gt2: np.ndarray, n_frames: in
 
 
 def detection(arrays: dict[str, np.ndarray], gt2: np.ndarray) -> dict[str, np.ndarray]:
-    """Per frame: matched ``row``, its ``err`` (px), ``found`` (on the rendered person, as seen or mirrored),
-    ``mirrored`` (found only with left and right swapped) and the person's ``height``/``width`` (px)."""
+    """Per frame, from the pipeline's long-format ``arrays`` and the true 2D joints ``gt2`` (F, 33, 2):
+
+    ``found``: a tracked person's shoulders and hips lie on the rendered person's (as seen, or
+    ``mirrored``: left and right swapped); ``row``: that person's row; ``fit``: found with all 12
+    limb joints on target too (``err``: their mean distance, px); ``height``/``width``: the true
+    joints' bounding box (px).
+    """
     n = len(gt2)
     frames, xy = arrays["frame"], arrays["xy"].astype(float)
     height, width = person_box(gt2)
     limit = ON_TARGET * np.hypot(height, width)
-    rows, err = match_rows(frames, xy, gt2, n)
-    _, err_m = match_rows(frames, xy, gt2, n, mirrored=True)
-    mirrored = (err >= limit) & (err_m < limit)
-    return {"row": rows, "err": np.minimum(err, err_m), "found": (err < limit) | mirrored, "mirrored": mirrored,
+    rows, torso = match_rows(frames, xy, gt2, n, TORSO)
+    rows_m, torso_m = match_rows(frames, xy, gt2, n, TORSO_MIRRORED, TORSO)
+    mirrored = (torso >= limit) & (torso_m < limit)
+    row = np.where(mirrored, rows_m, rows)
+    found = (torso < limit) | mirrored
+    err = np.full(n, np.inf)
+    ok = row >= 0
+    limbs = np.where(mirrored[ok, None], MIRRORED, LIMB_JOINTS)
+    sel = xy[row[ok][:, None], limbs]
+    err[ok] = np.nanmean(np.linalg.norm(sel - gt2[ok][:, LIMB_JOINTS], axis=2), axis=1)
+    return {"row": row, "err": err, "found": found, "fit": found & (err < limit), "mirrored": mirrored,
             "height": height, "width": width}
 
 
@@ -170,13 +187,14 @@ def summarise(truth: dict, arrays: dict[str, np.ndarray], video: str = "") -> di
         "video": video, "exercise": p0["exercise"], "view": truth["view"], "seed": truth["seed"],
         "frames": n, "fps": truth["fps"], "size": [truth["width"], truth["height"]],
         "found": round(float(found.mean()), 4), "any": round(float(any_person.mean()), 4),
-        "mirrored": round(float(det["mirrored"].mean()), 4),
+        "mirrored": round(float(det["mirrored"].mean()), 4), "fit": round(float(det["fit"].mean()), 4),
         "lost_frames": int(lost.sum()), "longest_gap_s": round(_runs(lost) / truth["fps"], 2),
         "lost_phases": dict(Counter(p for p, m in zip(phases, lost, strict=True) if m)),
         "height_px": round(float(np.median(height)), 1), "width_px": round(float(np.median(width)), 1),
         "height_px_lost": round(float(np.median(height[lost])), 1) if lost.any() else None,
         "width_px_lost": round(float(np.median(width[lost])), 1) if lost.any() else None,
         "joint_err_px": round(float(np.median(err[found])), 2) if found.any() else None,
+        "misfit_phases": dict(Counter(p for p, m in zip(phases, found & ~det["fit"], strict=True) if m)),
     }
     if truth["view"] == "side":
         match = np.where(found & ~det["mirrored"], rows, -1)
