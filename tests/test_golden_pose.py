@@ -60,3 +60,27 @@ def test_pose_landmarks_match_golden(sample, regen_golden: bool) -> None:
     present = want["track_id"] >= 0
     dv = np.abs(got["visibility"] - want["visibility"])[present]
     assert float(np.median(dv)) < VIS_TOL
+
+
+def test_worker_threads_do_not_change_the_result(sample) -> None:
+    """MediaPipe calls run on PoseConfig.workers threads; one or two must give the same people."""
+    from vision.pose import PoseConfig
+
+    def run(workers: int) -> list[np.ndarray]:
+        out = []
+        cfg = PoseConfig(max_people=4, workers=workers)
+        with PoseEstimator(config=cfg) as pose, open_video(sample("sports2d_demo.mp4")) as src:
+            for i, frame in enumerate(src):
+                if i == 90:  # both people are in view from about 2 s
+                    break
+                if i >= 60:
+                    f = pose.process(frame)
+                    out.append(f.xy[np.argsort(f.track_id)])
+                else:
+                    pose.process(frame)
+        return out
+
+    one, two = run(1), run(2)
+    assert max(len(x) for x in two) == 2
+    for a, b in zip(one, two, strict=True):
+        np.testing.assert_array_equal(a, b)

@@ -99,3 +99,18 @@ def test_memory_stays_bounded_over_many_people() -> None:
         tracker.update(frame_with(i, _t(i), [standing_xy(x, 650, 300 + (i // 10) % 50)]))
     assert len(tracker._tracks) <= 4
     assert np.isfinite(tracker._tracks[0].xy).all()
+
+
+@pytest.mark.parametrize(("same_follower", "kept"), [(True, True), (False, False)])
+def test_a_jump_off_a_box_keeps_the_id_only_when_the_pose_stage_followed_it(same_follower: bool, kept: bool) -> None:
+    # A man stands still, drops out for one frame, and is seen again 1.5 body sizes lower (he
+    # jumped off a box): the constant-velocity guess is far off. If the pose stage's follower
+    # saw him through it (same follower id), the tracker keeps his id; a new follower elsewhere does not.
+    frames = [frame_with(i, _t(i), [standing_xy(600, 400, 300)], sources=[0]) for i in range(10)]
+    frames.append(frame_with(10, _t(10), []))
+    frames += [frame_with(i, _t(i), [standing_xy(600, 550, 300)], sources=[0 if same_follower else 5])
+               for i in range(11, 16)]
+    seen = _ids_by_position(PersonTracker(), frames)
+    before, after = set(seen[9]), set(seen[-1])
+    assert len(before) == 1 and len(after) == 1
+    assert (before == after) is kept

@@ -5,11 +5,14 @@ fifth of a wide frame, as in a therapist's group shot, is often missed, and its
 multi-pose output order is not stable.  :class:`PoseEstimator` therefore works
 in two layers:
 
-* **Finding people** (:class:`_Finder`): every ``detect_every_s`` seconds, and
-  at once whenever someone was lost, a MediaPipe landmarker in IMAGE mode looks
-  at the whole frame and at overlapping tiles, so that small and background
-  people are seen large enough.  Candidates that overlap a person already
-  followed are dropped; poses with too few confident landmarks are rejected.
+* **Finding people** (the finder): every ``detect_every_s`` seconds, and soon
+  after someone was lost, a MediaPipe landmarker in IMAGE mode looks at the whole
+  frame and at a few tiles of a tile pyramid (:func:`vision.people.search_tiles`),
+  taken in turn, so that small and background people are seen large enough while
+  a search never costs more than a few model calls.  Candidates that are a person
+  already followed, or a part of one, are dropped; a new candidate must be seen
+  again on a square crop around it before it is followed, which rejects the
+  partial "people" a tile sometimes reports.
 * **Following each person** (:class:`_Follower`): every person found gets a
   landmarker of their own in VIDEO mode, fed a square crop around their last
   position.  In the crop the person is large, and VIDEO mode lets MediaPipe
@@ -17,10 +20,14 @@ in two layers:
   ``lost_after_s`` is closed; two followers that lock onto the same person are
   merged.
 
+A MediaPipe call releases the GIL and uses about one core, so the followers'
+calls, and the finder's, run concurrently on ``PoseConfig.workers`` threads; the
+result does not depend on the number of workers.
+
 Each follower's id is written into ``Frame.track_id``; :mod:`vision.tracking`
 turns those into ids that stay stable through crossings and short dropouts.
-All native MediaPipe objects are closed deterministically by :meth:`close` or
-the context manager.
+All native MediaPipe objects and the worker threads are closed deterministically
+by :meth:`PoseEstimator.close` or the context manager.
 """
 
 from __future__ import annotations
@@ -30,9 +37,11 @@ import logging
 import os
 import sys
 import threading
-from collections.abc import Iterator
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 import cv2
 import numpy as np
@@ -45,14 +54,12 @@ from mediapipe.tasks.python import BaseOptions
 from mediapipe.tasks.python import vision as mpv
 
 from vision.frame import Frame, pose_score
-from vision.landmarks import BODY, NUM_LANDMARKS, mirror
+from vision.landmarks import NUM_LANDMARKS
 from vision.model import resolve_model
+from vision.people import Box, Candidate, Region, iou, is_part_of, search_tiles, square_crop
 
 log = logging.getLogger(__name__)
-
-Box = np.ndarray  # (4,) float32: x0, y0, x1, y1
-_BODY_IDX = np.array(BODY, np.int64)
-_BODY_MIRROR = np.array([mirror(lm) for lm in BODY], np.int64)
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -64,6 +71,8 @@ class PoseConfig:
     #: a lost person triggers an early search, but searches are at least this far apart
     min_detect_interval_s: float = 0.1
     lost_after_s: float = 0.4
+    #: searches look around a lost person's last place for this long
+    lost_memory_s: float = 2.0
     min_detection_confidence: float = 0.5
     min_tracking_confidence: float = 0.5
     #: a candidate pose needs this many of the BODY landmarks visible
@@ -72,125 +81,34 @@ class PoseConfig:
     #: crop side as a multiple of the person's larger bbox side
     crop_scale: float = 1.7
     #: smallest tile side in the finder's tile pyramid (pixels)
-    tile_size: int = 320
+    tile_size: int = 160
     tile_overlap: float = 0.3
-    #: the small-tile level of the pyramid is covered over this many detection passes
-    small_tile_passes: int = 3
+    #: tiles per search while someone is followed, taken in turn (all of them while nobody is)
+    tiles_per_search: int = 4
     #: a followed pose may move at most this fraction of the person's size between frames
     max_jump: float = 0.5
+    #: a follower that finds nobody on its crop, and a candidate not seen again on its crop, get
+    #: a second look on a crop this much larger than the person (a person lying on the floor is
+    #: found at some crops and not at others)
+    retry_scale: float = 2.5
     #: landmarkers run per follower crop (2 lets a follower ignore a second person in its crop)
     follower_poses: int = 1
+    #: threads running MediaPipe calls concurrently (each call uses about one core)
+    workers: int = 2
 
 
-@dataclass
-class _Pose:
-    xy: np.ndarray  # (33, 2)
-    z: np.ndarray  # (33,)
-    vis: np.ndarray  # (33,)
-    world: np.ndarray  # (33, 3)
-
-    def box(self, thr: float) -> Box:
-        ok = (self.vis >= thr) & np.isfinite(self.xy).all(axis=1)
-        pts = self.xy[ok] if ok.sum() >= 3 else self.xy
-        return np.r_[pts.min(axis=0), pts.max(axis=0)].astype(np.float32)
-
-    def visible_body(self, thr: float) -> int:
-        return int((self.vis[list(BODY)] >= thr).sum())
-
-    def distance(self, other: _Pose, thr: float) -> float:
-        """Median distance of the body landmarks visible in both, over this pose's size."""
-        b = self.box(thr)
-        size = max(float(b[2] - b[0]), float(b[3] - b[1]), 1.0)
-        best = np.inf
-        # MediaPipe sometimes swaps left and right (side views): compare both ways.
-        for idx_other in (_BODY_IDX, _BODY_MIRROR):
-            ok = (self.vis[_BODY_IDX] >= thr) & (other.vis[idx_other] >= thr)
-            if ok.sum() >= 4:
-                d = np.linalg.norm(self.xy[_BODY_IDX][ok] - other.xy[idx_other][ok], axis=1)
-                best = min(best, float(np.median(d)) / size)
-        if not np.isfinite(best) and _iou(b, other.box(thr)) > 0.7:
-            return 0.0
-        return best
-
-    def same_person(self, other: _Pose, thr: float, tol: float = 0.15) -> bool:
-        """True if both poses put the body's landmarks in the same places.
-
-        Boxes are not enough: a patient standing in front of another overlaps them
-        almost entirely, yet their joints lie in different places.
-        """
-        return self.distance(other, thr) < tol
-
-
-def _iou(a: Box, b: Box) -> float:
-    ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
-    iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
-    inter = ix * iy
-    area = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
-    return float(inter / area) if area > 0 else 0.0
-
-
-def _is_part_of(small: Box, big: Box) -> bool:
-    """A much smaller box lying mostly inside a followed person's box: a partial ghost of them."""
-    ix = max(0.0, min(small[2], big[2]) - max(small[0], big[0]))
-    iy = max(0.0, min(small[3], big[3]) - max(small[1], big[1]))
-    a_small = (small[2] - small[0]) * (small[3] - small[1])
-    a_big = (big[2] - big[0]) * (big[3] - big[1])
-    return bool(a_small > 0 and ix * iy / a_small > 0.8 and a_small < 0.4 * a_big)
-
-
-def _to_pose(result: object, k: int, x0: float, y0: float, side_w: float, side_h: float) -> _Pose:
+def _to_pose(result: object, k: int, x0: float, y0: float, side_w: float, side_h: float) -> Candidate:
     lms = result.pose_landmarks[k]  # type: ignore[attr-defined]
     wlms = result.pose_world_landmarks[k]  # type: ignore[attr-defined]
     arr = np.array([(q.x, q.y, q.z, q.visibility or 0.0) for q in lms], np.float32)
     xy = np.stack([arr[:, 0] * side_w + x0, arr[:, 1] * side_h + y0], axis=1)
     world = np.array([(q.x, q.y, q.z) for q in wlms], np.float32)
-    return _Pose(xy=xy, z=arr[:, 2] * side_w, vis=arr[:, 3], world=world)
+    return Candidate(xy=xy, z=arr[:, 2] * side_w, vis=arr[:, 3], world=world)
 
 
-def _square_crop(rgb: np.ndarray, box: Box, scale: float) -> tuple[np.ndarray, float, float, float]:
-    """Square crop around ``box`` (zero-padded at the image border) and its origin and side."""
-    h, w = rgb.shape[:2]
-    cx, cy = (box[0] + box[2]) / 2, (box[1] + box[3]) / 2
-    side = max(box[2] - box[0], box[3] - box[1]) * scale
-    side = float(np.clip(side, 96, max(h, w)))
-    x0, y0 = round(cx - side / 2), round(cy - side / 2)
-    s = round(side)
-    sx0, sy0, sx1, sy1 = max(0, x0), max(0, y0), min(w, x0 + s), min(h, y0 + s)
-    crop = np.zeros((s, s, 3), np.uint8)
-    if sx1 > sx0 and sy1 > sy0:
-        crop[sy0 - y0 : sy1 - y0, sx0 - x0 : sx1 - x0] = rgb[sy0:sy1, sx0:sx1]
-    return crop, float(x0), float(y0), float(s)
-
-
-def _grid(h: int, w: int, side: float, overlap: float) -> list[tuple[int, int, int, int]]:
-    """Square-ish tiles of about ``side`` pixels covering the image with ``overlap``."""
-    def starts(length: int) -> list[int]:
-        if length <= side * 1.1:
-            return [0]
-        n = int(np.ceil((length - side) / (side * (1 - overlap)))) + 1
-        return [round(k * (length - side) / (n - 1)) for k in range(n)]
-
-    s = round(side)
-    return [(x, y, min(w, x + s), min(h, y + s)) for y in starts(h) for x in starts(w)]
-
-
-def _tiles(h: int, w: int, min_side: int, overlap: float, part: int = 0, parts: int = 1,
-           ) -> list[tuple[int, int, int, int]]:
-    """A two-level tile pyramid for finding people too small for the whole-frame detector.
-
-    Level 1: squares of the image's short side (a person a third of the frame high is seen
-    at full detector resolution).  Level 2: squares of half the short side, for people in
-    the background, used only while those tiles stay at least ``min_side`` pixels.  Level 2
-    is split into ``parts`` interleaved subsets and only subset ``part`` is returned, so a
-    live view never stalls on the whole pyramid at once.
-    """
-    short, long_ = min(h, w), max(h, w)
-    out: list[tuple[int, int, int, int]] = []
-    if long_ > short * 1.3:
-        out += _grid(h, w, short, overlap)
-    if short / 2 >= min_side:
-        out += _grid(h, w, short / 2, overlap)[part % parts :: parts]
-    return out
+def _poses(result: object, x0: float, y0: float, side_w: float, side_h: float) -> list[Candidate]:
+    n = len(result.pose_landmarks)  # type: ignore[attr-defined]
+    return [_to_pose(result, k, x0, y0, side_w, side_h) for k in range(n)]
 
 
 _QUIET_LOCK = threading.Lock()
@@ -225,7 +143,7 @@ def _quiet_native_stderr() -> Iterator[None]:
 
 
 class _Landmarker:
-    """Thin owner of one MediaPipe PoseLandmarker."""
+    """Thin owner of one MediaPipe PoseLandmarker; calls from several threads take turns."""
 
     def __init__(self, model: Path, mode: str, num_poses: int, cfg: PoseConfig) -> None:
         running = mpv.RunningMode.VIDEO if mode == "video" else mpv.RunningMode.IMAGE
@@ -241,12 +159,12 @@ class _Landmarker:
             self._lm = mpv.PoseLandmarker.create_from_options(opts)
         self._last_t = -1
         self._warm = False
+        self._lock = threading.Lock()
 
     def detect(self, rgb: np.ndarray, t_ms: int | None = None) -> object:
         image = mp.Image(image_format=mp.ImageFormat.SRGB, data=np.ascontiguousarray(rgb))
-        quiet = _quiet_native_stderr() if not self._warm else contextlib.nullcontext()
-        self._warm = True
-        with quiet:
+        with self._lock, _quiet_native_stderr() if not self._warm else contextlib.nullcontext():
+            self._warm = True
             if t_ms is None:
                 return self._lm.detect(image)
             t_ms = max(int(t_ms), self._last_t + 1)
@@ -264,15 +182,15 @@ class _Follower:
     landmarker: _Landmarker
     box: Box
     last_seen_ms: int
-    pose: _Pose | None = None
+    pose: Candidate | None = None
     hits: int = 0
-    history: list[int] = field(default_factory=list)
 
 
 class PoseEstimator:
     """Find and follow every person in a video; ``process(frame)`` returns the frame with people.
 
-    Use as a context manager (or call :meth:`close`) so the native landmarkers are freed.
+    Use as a context manager (or call :meth:`close`) so the native landmarkers and the
+    worker threads are freed.
     """
 
     def __init__(
@@ -285,11 +203,17 @@ class PoseEstimator:
         self.config = config or PoseConfig(max_people=num_poses)
         if self.config.max_people != num_poses and config is not None:
             log.debug("PoseConfig.max_people=%d overrides num_poses", self.config.max_people)
-        self._finder = _Landmarker(self.model_path, "image", min(self.config.max_people, 4), self.config)
+        workers = max(1, self.config.workers)
+        # One IMAGE-mode finder per worker: a landmarker is never called from two threads at once.
+        self._finders = [_Landmarker(self.model_path, "image", min(self.config.max_people, 4), self.config)
+                         for _ in range(workers)]
+        self._pool = ThreadPoolExecutor(workers, thread_name_prefix="pose") if workers > 1 else None
         self._followers: list[_Follower] = []
         self._next_slot = 0
         self._last_detect_ms: int | None = None
-        self._passes = 0
+        self._tile_cursor = 0
+        #: boxes of followers closed because their person vanished, with the time: searched first
+        self._losses: list[tuple[Box, int]] = []
         self._closed = False
 
     # ----------------------------------------------------------------- lifecycle
@@ -300,14 +224,23 @@ class PoseEstimator:
         self.close()
 
     def close(self) -> None:
-        """Free every native landmarker (safe to call twice)."""
+        """Free every native landmarker and the worker threads (safe to call twice)."""
         if self._closed:
             return
         self._closed = True
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
         for f in self._followers:
             f.landmarker.close()
         self._followers.clear()
-        self._finder.close()
+        for finder in self._finders:
+            finder.close()
+
+    def _map(self, jobs: Sequence[Callable[[], T]]) -> list[T]:
+        """Run the jobs on the worker threads; results in the jobs' order."""
+        if self._pool is None or len(jobs) < 2:
+            return [job() for job in jobs]
+        return [fut.result() for fut in [self._pool.submit(job) for job in jobs]]
 
     # ------------------------------------------------------------------ per frame
     def process(self, frame: Frame) -> Frame:
@@ -321,7 +254,7 @@ class PoseEstimator:
         lost = self._follow(rgb, frame.t_ms)
         since = None if self._last_detect_ms is None else frame.t_ms - self._last_detect_ms
         # A search every detect_every_s; sooner when someone was lost, but never more often than
-        # min_detect_interval_s, or a flickering follower would run the tile pyramid every frame.
+        # min_detect_interval_s, or a flickering follower would search on every frame.
         due = since is None or since >= cfg.detect_every_s * 1000 or (
             lost and since >= cfg.min_detect_interval_s * 1000)
         if due and len(self._followers) < cfg.max_people:
@@ -345,13 +278,18 @@ class PoseEstimator:
     def _follow(self, rgb: np.ndarray, t_ms: int) -> bool:
         """Update every follower from its crop; return True if anyone was lost this frame."""
         cfg = self.config
+
+        def look(i: int, f: _Follower) -> list[Candidate]:
+            crop, x0, y0, side = square_crop(rgb, f.box, cfg.crop_scale)
+            poses = _poses(f.landmarker.detect(crop, t_ms), x0, y0, side, side)
+            if not poses and cfg.retry_scale > cfg.crop_scale:
+                poses = self._look_around(rgb, f.box, cfg.retry_scale, self._finders[i % len(self._finders)])
+            return poses
+
+        found = self._map([lambda i=i, f=f: look(i, f) for i, f in enumerate(self._followers)])
         lost = False
-        for f in self._followers:
-            crop, x0, y0, side = _square_crop(rgb, f.box, cfg.crop_scale)
-            res = f.landmarker.detect(crop, t_ms)
-            n = len(res.pose_landmarks)  # type: ignore[attr-defined]
-            poses = [_to_pose(res, k, x0, y0, side, side) for k in range(n)]
-            min_body = cfg.min_visible_body // 2  # a followed person may be partly occluded
+        min_body = cfg.min_visible_body // 2  # a followed person may be partly occluded
+        for f, poses in zip(self._followers, found, strict=True):
             poses = [p for p in poses if p.visible_body(cfg.visibility_threshold) >= min_body]
             if poses and f.pose is not None:
                 # The crop may hold someone else too: keep to the person we follow.
@@ -375,60 +313,108 @@ class PoseEstimator:
                 log.debug("closing follower %d (%s)", f.slot, "lost" if stale else "duplicate")
                 f.landmarker.close()
                 lost = True
+                if stale:
+                    self._losses.append((f.box, t_ms))
             else:
                 keep.append(f)
         self._followers = sorted(keep, key=lambda f: f.slot)
         return lost
 
+    def _search_regions(self, h: int, w: int, t_ms: int) -> list[Region]:
+        """Where to look: the whole frame; around anyone lost in the last ``lost_memory_s``; tiles.
+
+        Every tile while nobody is followed, else the next ``tiles_per_search`` in turn.
+        """
+        cfg = self.config
+        self._losses = [(b, t) for b, t in self._losses if t_ms - t <= cfg.lost_memory_s * 1000]
+        around = []
+        for b, _ in self._losses:  # a square twice the person's size, where they were last seen
+            cx, cy, side = (b[0] + b[2]) / 2, (b[1] + b[3]) / 2, max(b[2] - b[0], b[3] - b[1]) * 2
+            x0, y0 = max(0, round(cx - side / 2)), max(0, round(cy - side / 2))
+            x1, y1 = min(w, round(cx + side / 2)), min(h, round(cy + side / 2))
+            if x1 - x0 >= 32 and y1 - y0 >= 32:
+                around.append((x0, y0, x1, y1))
+        tiles = search_tiles(h, w, cfg.tile_size, cfg.tile_overlap)
+        if self._followers and len(tiles) > cfg.tiles_per_search:
+            k = self._tile_cursor % len(tiles)
+            self._tile_cursor += cfg.tiles_per_search
+            tiles = [tiles[(k + i) % len(tiles)] for i in range(cfg.tiles_per_search)]
+        return [(0, 0, w, h), *around, *tiles]
+
     def _find(self, rgb: np.ndarray, t_ms: int) -> None:
         """Look for people not yet followed, on the whole frame and on tiles."""
         cfg = self.config
+        thr = cfg.visibility_threshold
         self._last_detect_ms = t_ms
-        h, w = rgb.shape[:2]
-        candidates: list[_Pose] = []
-        # While nobody is followed there is no live view to keep smooth: search everything.
-        parts = cfg.small_tile_passes if self._followers else 1
-        tiles = _tiles(h, w, cfg.tile_size, cfg.tile_overlap, self._passes, parts)
-        self._passes += 1
-        for x0, y0, x1, y1 in [(0, 0, w, h), *tiles]:
-            res = self._finder.detect(rgb[y0:y1, x0:x1])
-            for k in range(len(res.pose_landmarks)):  # type: ignore[attr-defined]
-                p = _to_pose(res, k, x0, y0, x1 - x0, y1 - y0)
-                if p.visible_body(cfg.visibility_threshold) >= cfg.min_visible_body:
-                    candidates.append(p)
+        regions = self._search_regions(*rgb.shape[:2], t_ms)
+        n = len(self._finders)
+
+        def search(finder: _Landmarker, part: list[Region]) -> list[Candidate]:
+            out: list[Candidate] = []
+            for x0, y0, x1, y1 in part:
+                out += _poses(finder.detect(rgb[y0:y1, x0:x1]), x0, y0, x1 - x0, y1 - y0)
+            return out
+
+        jobs = [lambda f=finder, part=regions[i::n]: search(f, part) for i, finder in enumerate(self._finders)]
+        candidates = [p for found in self._map(jobs) for p in found if p.visible_body(thr) >= cfg.min_visible_body]
         followed = [f.pose for f in self._followers if f.pose is not None]
         lost_boxes = [f.box for f in self._followers if f.pose is None]
-        # Largest first, so a whole person beats a partial view of them from a tile.
-        def area(p: _Pose) -> float:
-            b = p.box(cfg.visibility_threshold)
+
+        def area(p: Candidate) -> float:
+            b = p.box(thr)
             return float((b[2] - b[0]) * (b[3] - b[1]))
 
-        candidates.sort(key=lambda p: -area(p))
-        for p in candidates:
-            b = p.box(cfg.visibility_threshold)
-            if any(p.same_person(o, cfg.visibility_threshold) or _is_part_of(b, o.box(cfg.visibility_threshold))
-                   for o in followed):
-                continue
-            if any(_iou(b, o) > 0.5 for o in lost_boxes):
-                continue  # a follower that just lost this person will look here again next frame
+        # Largest first, so a whole person beats a partial view of them from a tile.
+        for p in sorted(candidates, key=lambda p: -area(p)):
             if len(self._followers) >= cfg.max_people:
                 break
-            followed.append(p)
-            f = _Follower(
-                slot=self._next_slot,
-                landmarker=_Landmarker(self.model_path, "video", cfg.follower_poses, cfg),
-                box=b,
-                last_seen_ms=t_ms,
-                pose=None,
-            )
+            b = p.box(thr)
+            if any(p.same_person(o, thr) or is_part_of(b, o.box(thr)) for o in followed):
+                continue
+            if any(iou(b, o) > 0.5 for o in lost_boxes):
+                continue  # a follower that just lost this person will look here again next frame
+            seen = self._confirm(rgb, p)
+            followed.append(p)  # confirmed or not, later candidates that are this one are skipped
+            if seen is None or any(seen.same_person(o, thr) for o in followed[:-1]):
+                # a ghost, or a part of someone followed whose crop shows that whole person
+                log.debug("t=%d ms: candidate at %s not confirmed on its crop; ignored", t_ms,
+                          np.round(b).astype(int).tolist())
+                continue
+            f = _Follower(slot=self._next_slot, landmarker=_Landmarker(self.model_path, "video", cfg.follower_poses,
+                                                                       cfg),
+                          box=b, last_seen_ms=t_ms, pose=seen, hits=1)
             self._next_slot += 1
             self._followers.append(f)
-            # Follow at once so the new person appears in this very frame.
-            crop, cx0, cy0, side = _square_crop(rgb, b, cfg.crop_scale)
-            res = f.landmarker.detect(crop, t_ms)
-            found = [_to_pose(res, k, cx0, cy0, side, side) for k in range(len(res.pose_landmarks))]  # type: ignore[attr-defined]
-            found.sort(key=lambda q: p.distance(q, cfg.visibility_threshold))
-            f.pose = found[0] if found and p.distance(found[0], cfg.visibility_threshold) < cfg.max_jump else p
-            f.box = f.pose.box(cfg.visibility_threshold)
-            f.hits = 1
+            # Follow at once: a VIDEO-mode landmarker that locks on in this frame tracks the person
+            # from the next one, which holds far better than detecting them anew (people lying down).
+            crop, cx0, cy0, side = square_crop(rgb, b, cfg.crop_scale)
+            own = _poses(f.landmarker.detect(crop, t_ms), cx0, cy0, side, side)
+            own.sort(key=lambda q: p.distance(q, thr))
+            if own and p.distance(own[0], thr) < cfg.max_jump:
+                f.pose = own[0]
+            f.box = f.pose.box(thr)
             log.debug("t=%d ms: new person %d at %s", t_ms, f.slot, np.round(b).astype(int).tolist())
+
+    def _confirm(self, rgb: np.ndarray, p: Candidate) -> Candidate | None:
+        """Look again at a square crop around a candidate; the pose seen there, or None.
+
+        A tile sometimes reports a "person" made of a part of one or of background
+        clutter; seen on its own crop, larger, such a ghost is not found again.  A real
+        person is, and the crop's pose is the better estimate of them.
+        """
+        cfg = self.config
+        thr = cfg.visibility_threshold
+        for scale in dict.fromkeys((cfg.crop_scale, cfg.retry_scale)):
+            seen = [q for q in self._look_around(rgb, p.box(thr), scale, self._finders[0])
+                    if q.visible_body(thr) >= cfg.min_visible_body]
+            if seen:
+                best = min(seen, key=lambda q: p.distance(q, thr))
+                if p.distance(best, thr) < cfg.max_jump:
+                    return best
+        return None
+
+    @staticmethod
+    def _look_around(rgb: np.ndarray, box: Box, scale: float, finder: _Landmarker) -> list[Candidate]:
+        """The poses an IMAGE-mode landmarker finds on a square crop ``scale`` times the box."""
+        crop, x0, y0, side = square_crop(rgb, box, scale)
+        return _poses(finder.detect(crop), x0, y0, side, side)

@@ -6,7 +6,9 @@ them to the poses found with the Hungarian algorithm
 mean distance between the track's predicted landmarks (constant-velocity
 prediction) and the pose's landmarks, over landmarks visible in both, divided
 by the person's size; pairings above ``max_cost`` are forbidden.  The pose
-stage's own follower id, when it is the one the track last had, lowers the cost,
+stage's own follower id, when it is the one the track last had, lowers the cost
+and, for a short gap, allows a larger one (``source_max_cost``: the follower saw the
+person jump off a box from frame to frame, where the constant-velocity guess fails),
 so ids only change hands when the geometry clearly says so.
 
 A new pose becomes a *tentative* track and is reported only once it has been
@@ -44,6 +46,10 @@ class TrackerConfig:
     min_score: float = 0.4
     visibility_threshold: float = 0.5
     same_source_bonus: float = 0.3
+    #: a pose from the follower the track last had, within ``source_gap_s``, may cost up to this:
+    #: the pose stage followed that person from frame to frame (a jump, a missed frame)
+    source_max_cost: float = 2.5
+    source_gap_s: float = 0.3
 
 
 @dataclass
@@ -125,12 +131,15 @@ class PersonTracker:
         rows = [i for i in range(frame.num_people) if frame.score[i] >= cfg.min_score]
         n_t, n_d = len(self._tracks), len(rows)
         cost = np.full((n_t, n_d), np.inf)
+        limit = np.full((n_t, n_d), cfg.max_cost)
         for a, tr in enumerate(self._tracks):
             pred = tr.predict(t)
             for b, r in enumerate(rows):
                 src = int(frame.track_id[r])
                 cost[a, b] = min(self._cost(tr, pred, frame.xy[r], frame.visibility[r], src),
                                  self._cost(tr, tr.xy, frame.xy[r], frame.visibility[r], src))
+                if src >= 0 and src == tr.source and t - tr.last_ms <= cfg.source_gap_s * 1000:
+                    limit[a, b] = max(cfg.max_cost, cfg.source_max_cost)
         # Matching cascade: confirmed tracks choose first; tentative tracks only get what is left,
         # so a fresh duplicate can never steal a person from the id they already have.
         matches: dict[int, _Track] = {}
@@ -139,10 +148,10 @@ class PersonTracker:
             di = [b for b in range(n_d) if b not in matches]
             if not ti or not di:
                 continue
-            sub = cost[np.ix_(ti, di)]
-            ai, bi = linear_sum_assignment(np.where(np.isfinite(sub), sub, 1e6))
+            sub, lim = cost[np.ix_(ti, di)], limit[np.ix_(ti, di)]
+            ai, bi = linear_sum_assignment(np.where(np.isfinite(sub) & (sub <= lim), sub, 1e6))
             for a, b in zip(ai, bi, strict=True):
-                if sub[a, b] <= cfg.max_cost:
+                if sub[a, b] <= lim[a, b]:
                     matches[di[b]] = self._tracks[ti[a]]
 
         out_rows: list[int] = []
