@@ -39,9 +39,16 @@ def _joint_angles(frame: Frame, row: int) -> dict[str, tuple[tuple[float, float]
     return out
 
 
+#: the status line when no one has a counter yet, per language
+_PEOPLE_LINE = {"de": "{n} Person(en)", "en": "{n} person(s)"}
+
+
 def render(frame: Frame, overlays: Mapping[int, Mapping[str, Any]] | None = None, *,
-           angles: bool = True) -> np.ndarray:
-    """A copy of ``frame.image`` with skeletons, angles and each person's counter and correction."""
+           angles: bool = True, lang: str = "de") -> np.ndarray:
+    """A copy of ``frame.image`` with skeletons, angles and each person's counter and correction.
+
+    ``lang`` ("de" or "en") is the language of the status line shown when no one has a counter.
+    """
     image = frame.image.copy()
     draw_skeleton(image, frame)
     overlays = overlays or {}
@@ -61,5 +68,6 @@ def render(frame: Frame, overlays: Mapping[int, Mapping[str, Any]] | None = None
                        correction=ov.get("correction"), severity=ov.get("severity") or "info",
                        corner=corners[k])
     else:
-        draw_panel(image, [f"{frame.num_people} person(s)", f"{frame.t_s:6.1f} s"], corner="top-left")
+        people = _PEOPLE_LINE.get(lang, _PEOPLE_LINE["en"]).format(n=frame.num_people)
+        draw_panel(image, [people, f"{frame.t_s:6.1f} s"], corner="top-left")
     return image

@@ -230,7 +230,7 @@ class Pipeline:
         if self.config.draw:
             from exercises.overlay import render
 
-            image = render(tracked, overlays)
+            image = render(tracked, overlays, lang=self.config.lang)
         if timer is not None:
             t5 = time.perf_counter()
             for stage, dt in (("tracking", t2 - t1), ("filter", t3 - t2), ("checking", t4 - t3), ("drawing", t5 - t4)):
