@@ -18,10 +18,12 @@ analysis falls behind, so the picture stays live; an unpaced file has every fram
 
 Each tracked person has an exercise (the session's default until :meth:`LiveSession.assign`)
 and an optional name (:meth:`LiveSession.set_name`); both reach the pipeline thread through a
-command queue. The session holds one :class:`~exercises.engine.ExerciseEngine` per exercise in
-use and routes each person's rows of every frame to the engine of their exercise. A live
-source that stops delivering ends the session with ``end_reason == "camera_lost"``; what was
-counted until then stays in the summary.
+command queue. What happens to a frame (one :class:`~exercises.engine.ExerciseEngine` per exercise
+in use, each person's rows routed to the engine of their exercise) is
+:class:`~exercises.session_analysis.SessionAnalyser`; with ``SessionConfig(process=True)`` it runs
+in a child process (:mod:`exercises.session_worker`) and the pipeline thread only hands frames
+over. A live source that stops delivering ends the session with ``end_reason == "camera_lost"``;
+what was counted until then stays in the summary.
 """
 
 from __future__ import annotations
@@ -49,6 +51,7 @@ from exercises.session_types import (
     SessionConfig,
     SessionSummary,
 )
+from exercises.session_worker import RemoteAnalyser
 from vision.capture import CaptureError, VideoSource, open_video
 from vision.frame import Frame
 
@@ -98,7 +101,7 @@ class LiveSession:
         self.error: str | None = None
         self._dropped = 0
         # Owned by the pipeline thread while it runs; read by others only after it ended.
-        self._an: SessionAnalyser | None = None
+        self._an: SessionAnalyser | RemoteAnalyser | None = None
         # Owned by the UI thread (poll) and by the pushing thread (push, fetch_image).
         self._last: LiveUpdate | None = None
         self._last_poll = clock()
@@ -151,7 +154,12 @@ class LiveSession:
         self._done.set()
 
     def _make_pipeline(self) -> Any:
-        c = self.config  # the pipeline finds and tracks people; the session's engines do the checking
+        c = self.config
+        if c.process:  # the child process runs pipeline and analyser; its handle is closed like a pipeline
+            remote = RemoteAnalyser(c)
+            self._an = remote
+            return remote
+        # the pipeline finds and tracks people; the session's engines do the checking
         pipe = self._factory(PipelineConfig(people=c.people, model=c.model, exercise=None, lang=c.lang, draw=False))
         self._an = SessionAnalyser(c, pipe, self._clock)
         return pipe

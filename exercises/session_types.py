@@ -41,6 +41,9 @@ class SessionConfig:
     #: live analysis may run at only a few frames per second (several people, a busy machine): stretch the
     #: tracker's confirmation window and the pose stage's loss timeout with the frame interval
     adapt_to_rate: bool = True
+    #: analyse in a child process (exercises.session_worker): the caller's interpreter stays responsive however
+    #: slow the analysis is (the app: Streamlit's event loop carries the browser camera's WebRTC connection)
+    process: bool = False
 
     def __post_init__(self) -> None:
         if self.people < 1:

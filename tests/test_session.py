@@ -400,3 +400,40 @@ def test_big_frames_are_scaled_down_before_the_analysis() -> None:
         session.push(np.zeros((480, 640, 3), np.uint8), t_ms=40, wait=True)  # a webcam
         _wait_for_index(session, 1)
     assert pipe.shapes == [(960, 540, 3), (480, 640, 3)]
+
+
+# ----------------------------------------------------------------------------- analysis in a child process
+def test_analysis_in_a_child_process_counts_like_the_pipeline() -> None:
+    """``process=True`` (the app's mode): same counts, names and summary as in-process, on a rendered clip."""
+    import gzip
+    import json
+
+    clip = ROOT / "samples" / "synth" / "squat_side.mp4"
+    truth = json.loads(gzip.open(clip.with_suffix(".json.gz"), "rt", encoding="utf-8").read())
+    with LiveSession(SessionConfig(exercise="squat", people=1, image_width=320, process=True)) as session:
+        session.set_name(0, "Frau M.")
+        session.start(clip)  # unpaced file: every frame is analysed
+        assert session.wait(TIMEOUT * 3)
+        update = session.poll()
+        summary = session.stop()
+    assert summary.end_reason == END_SOURCE and summary.error is None
+    assert summary.frames == truth["n_frames"] and summary.dropped == 0
+    assert update is not None and update.image is not None and update.image.shape[1] == 320
+    (person,) = summary.engaged
+    assert person.reps == truth["people"][0]["reps"] and person.exercise == "squat"
+    assert person.name == ("Frau M." if person.track_id == 0 else "")
+    assert summary.reports["squat"]["people"][0]["reps"] == person.reps
+
+
+def test_a_dead_analysis_process_ends_the_session_with_an_error() -> None:
+    with LiveSession(SessionConfig(process=True)) as session:
+        session.start_external()
+        img = np.zeros((48, 64, 3), np.uint8)
+        session.push(img, t_ms=0, wait=True)
+        _wait_for_index(session, 0)
+        session._an._proc.kill()  # type: ignore[union-attr]  # a crash of the child (out of memory, a native fault)
+        session.push(img, t_ms=40, wait=True)
+        assert session.wait(TIMEOUT), "the session must end, not hang, when its analysis process dies"
+        summary = session.stop()
+    assert summary.end_reason == END_ERROR and "analysis process" in (summary.error or "")
+    assert summary.frames == 1
