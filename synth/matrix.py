@@ -15,7 +15,10 @@ Variants (the same seed shows the same person and room in every view):
 * ``a``, ``b``: person, body, clothes, room, light and camera height drawn from the seed;
 * ``dark``: a dim room (light at 30 %, little ambient light), the darkest skin tone, dark walls and
   floor, under-exposed by 2 stops (:data:`DARK_EXPOSURE`), sensor noise 6 levels, stronger compression;
-* ``far``: the motion spans only 35 % of the frame (a small person, far from the camera).
+* ``far``: the person and room of ``a``, but the motion spans only 35 % of the frame (a small person,
+  far from the camera);
+* ``near``: the same, spanning 95 % (run for the lying exercises from the head end, where ``a``
+  shows the person small: the body runs away from the camera).
 """
 
 from __future__ import annotations
@@ -39,9 +42,13 @@ from synth.scene import SKIN_TONES, Room
 log = logging.getLogger(__name__)
 
 VIEWS = ("side", "front", "oblique")
-VARIANTS = ("a", "b", "dark", "far")
+VARIANTS = ("a", "b", "dark", "far", "near")
+#: variants that show the person and room of another, closer or further away (only the size changes)
+SAME_SCENE = {"far": "a", "near": "a"}
+LYING = tuple(n for n in exercises.ENGINE_EXERCISES if exercises.get(n).lying)
 #: the default grid: every exercise in every view as ``a`` and ``dark``; ``far`` from the side
-DEFAULT_GRID: tuple[tuple[str, tuple[str, ...]], ...] = (("a", VIEWS), ("dark", VIEWS), ("far", ("side",)))
+DEFAULT_GRID: tuple[tuple[str, tuple[str, ...]], ...] = (("a", VIEWS), ("dark", VIEWS), ("far", ("side",)),
+                                                          ("near", ("front",)))
 #: detection needed in every cell
 REQUIRED = 0.95
 SEED0 = 7000
@@ -65,7 +72,8 @@ class Cell:
     @property
     def seed(self) -> int:
         """Fixed by exercise and variant (not view): the same person and room in every view."""
-        return SEED0 + 10 * exercises.ENGINE_EXERCISES.index(self.exercise) + VARIANTS.index(self.variant)
+        variant = SAME_SCENE.get(self.variant, self.variant)
+        return SEED0 + 10 * exercises.ENGINE_EXERCISES.index(self.exercise) + VARIANTS.index(variant)
 
 
 def grid(names: list[str] | None = None, views: list[str] | None = None,
@@ -75,7 +83,7 @@ def grid(names: list[str] | None = None, views: list[str] | None = None,
     plan = DEFAULT_GRID if views is None and variants is None else tuple(
         (v, tuple(views or VIEWS)) for v in (variants or [g[0] for g in DEFAULT_GRID]))
     for variant, vs in plan:
-        for ex in names or exercises.ENGINE_EXERCISES:
+        for ex in names or (LYING if variant == "near" else exercises.ENGINE_EXERCISES):
             cells += [Cell(ex, view, variant) for view in vs]
     return cells
 
@@ -96,8 +104,8 @@ def cell_spec(cell: Cell, size: tuple[int, int] = (480, 360)) -> ClipSpec:
         az, el, _, warmth, _ = spec.light
         spec = replace(spec, people=(replace(person, appearance=app),), room=room, mat=(0.2, 0.2, 0.22),
                        light=(az, el, 0.3, warmth, 0.12), exposure=DARK_EXPOSURE, noise=6.0, crf=28)
-    elif cell.variant == "far":
-        spec = replace(spec, fill=0.35)
+    elif cell.variant in ("far", "near"):
+        spec = replace(spec, fill=0.35 if cell.variant == "far" else 0.95)
     return spec
 
 

@@ -382,6 +382,9 @@ def test_matrix_grid_covers_every_exercise_in_two_views_and_the_hard_variants() 
     dark = cell_spec(next(c for c in cells if c.name == "plank_front_dark"))
     assert dark.light[2] <= 0.3 and dark.exposure < 1 and dark.noise > 0 and dark.room.floor == "rubber"
     assert cell_spec(next(c for c in cells if c.variant == "far")).fill == 0.35
+    near = [c for c in cells if c.variant == "near"]
+    assert {c.exercise for c in near} == {e for e in exercises.ENGINE_EXERCISES if exercises.get(e).lying}
+    assert near[0].seed == next(c for c in cells if c.name == f"{near[0].exercise}_front_a").seed
     assert [c.variant for c in grid(["squat"], ["front"], ["b", "dark"])] == ["b", "dark"]
 
 
