@@ -46,6 +46,9 @@ LIVE_REFRESH_S = float(os.environ.get("FORMCHECK_LIVE_REFRESH_S", "0.1"))
 #: Live analysis takes at most this many frames per second from a camera or file (2 cores rarely manage more;
 #: fewer frames to convert and queue leave more time for the analysis).
 LIVE_MAX_FPS = float(os.environ.get("FORMCHECK_LIVE_MAX_FPS", "15"))
+#: Live analysis runs in a child process (0: in a thread of the server, which starves the server's event loop and
+#: with it the browser camera's connection when the analysis is slower than the camera; see docs/app.md).
+LIVE_PROCESS = os.environ.get("FORMCHECK_LIVE_PROCESS", "1") != "0"
 
 
 # ----------------------------------------------------------------------------- language and settings

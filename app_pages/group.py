@@ -14,6 +14,7 @@ import streamlit as st
 
 from app_pages.common import (
     LIVE_MAX_FPS,
+    LIVE_PROCESS,
     LIVE_REFRESH_S,
     default_sample,
     exercise_select,
@@ -100,7 +101,8 @@ def _make() -> LiveSession:
     source = {"camera": lambda: ss.get("group_camera", "0"), "sample": lambda: str(ss.get("group_sample", "")),
               "upload": lambda: ss.get("group_upload_path") or ""}[kind]()
     config = SessionConfig(exercise=ss["group_exercise"], lang=lang(), people=int(ss["group_people"]),
-                           model=model_path(), profile=profile(), idle_timeout_s=30.0, target_fps=LIVE_MAX_FPS)
+                           model=model_path(), profile=profile(), idle_timeout_s=30.0, target_fps=LIVE_MAX_FPS,
+                           process=LIVE_PROCESS)
     return open_session(config, source, loop=kind == "sample")  # a short sample repeats like a live class
 
 

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import logging
 import os
-from typing import Any
 
 import streamlit as st
 
+from app_pages import rtc
 from app_pages.common import (
     LIVE_MAX_FPS,
+    LIVE_PROCESS,
     LIVE_REFRESH_S,
     camera_guidance,
     exercise_select,
@@ -30,23 +31,27 @@ from app_pages.live_view import open_session, person_status, start_stop, summary
 from exercises.session import LiveSession, SessionConfig
 
 log = logging.getLogger("formcheck.app")
+#: seconds between refreshes of the status beside the browser camera's picture
+RTC_REFRESH_S = max(LIVE_REFRESH_S, 0.5)
 
 
 def _config(exercise: str) -> SessionConfig:
     return SessionConfig(exercise=exercise, lang=lang(), people=int(os.environ.get("FORMCHECK_LIVE_PEOPLE", "1")),
-                         model=model_path(), profile=profile(), idle_timeout_s=30.0, target_fps=LIVE_MAX_FPS)
+                         model=model_path(), profile=profile(), idle_timeout_s=30.0, target_fps=LIVE_MAX_FPS,
+                         process=LIVE_PROCESS)
 
 
 def _finish(key: str) -> None:
     """Stop the session in ``st.session_state[key]`` and keep its summary for the page."""
     session: LiveSession | None = st.session_state.pop(key, None)
     if session is not None:
-        st.session_state["live_summary"] = session.stop()
+        summary = st.session_state["live_summary"] = session.stop()
+        log.info("live session ended (%s): %d frames analysed at %.1f/s, %d dropped, %.1f s",
+                 summary.end_reason, summary.frames, summary.fps, summary.dropped, summary.duration_s)
 
 
-@st.fragment(run_every=LIVE_REFRESH_S)
 def _live_view(key: str, show_image: bool) -> None:
-    """Refreshes on its own: the newest picture and status of the running session."""
+    """The newest picture and status of the running session (refreshed by the fragments below)."""
     session: LiveSession | None = st.session_state.get(key)
     if session is None:
         return
@@ -70,6 +75,19 @@ def _live_view(key: str, show_image: bool) -> None:
     st.caption(t("live.fps", fps=f"{update.fps:.1f}", people=update.num_people))
 
 
+@st.fragment(run_every=LIVE_REFRESH_S)
+def _camera_view(key: str) -> None:
+    """This computer's camera: the picture comes from the session, so refresh at camera rate."""
+    _live_view(key, show_image=True)
+
+
+@st.fragment(run_every=RTC_REFRESH_S)
+def _rtc_status(key: str) -> None:
+    """The browser's camera: the picture comes back over WebRTC; the counter needs fewer refreshes, and each one
+    costs the server's event loop, which also carries the camera's connection."""
+    _live_view(key, show_image=False)
+
+
 def _opencv() -> None:
     key = "live_session"
     running = st.session_state.get(key) is not None
@@ -79,25 +97,7 @@ def _opencv() -> None:
         return open_session(_config(st.session_state["live_exercise"]), st.session_state["live_camera"])
 
     if start_stop("live", key, "live_summary", make):
-        _live_view(key, show_image=True)
-
-
-def _rtc_callback(session: LiveSession) -> Any:
-    """The WebRTC frame callback: hand the browser's frame to the session, return the newest annotated one."""
-    import av
-
-    def callback(frame: av.VideoFrame) -> av.VideoFrame:
-        session.push(frame.to_ndarray(format="bgr24"))
-        out = session.fetch_image()
-        return frame if out is None else av.VideoFrame.from_ndarray(out, format="bgr24")
-
-    return callback
-
-
-def _ice_servers() -> list[dict[str, Any]]:
-    """No STUN/TURN by default (nothing leaves the local network); FORMCHECK_ICE_SERVERS adds some."""
-    urls = [u.strip() for u in os.environ.get("FORMCHECK_ICE_SERVERS", "").split(",") if u.strip()]
-    return [{"urls": [u]} for u in urls]
+        _camera_view(key)
 
 
 def _browser(exercise: str) -> None:
@@ -114,11 +114,12 @@ def _browser(exercise: str) -> None:
     col_video, col_status = st.columns([3, 2])
     with col_video:
         ctx = webrtc_streamer(
-            key="live-webrtc", mode=WebRtcMode.SENDRECV, video_frame_callback=_rtc_callback(session),
-            rtc_configuration={"iceServers": _ice_servers()},
-            media_stream_constraints={"video": True, "audio": False},
+            key="live-webrtc", mode=WebRtcMode.SENDRECV, video_frame_callback=rtc.frame_callback(session),
+            rtc_configuration={"iceServers": rtc.ice_servers()},
+            media_stream_constraints=rtc.CAMERA_CONSTRAINTS,
             translations={n: t(f"webrtc.{n}") for n in names}, async_processing=True,
         )
+    rtc.watch_event_loop()
     if ctx.state.playing and not session.started:
         st.session_state.pop("live_summary", None)
         try:
@@ -132,7 +133,7 @@ def _browser(exercise: str) -> None:
         return
     if session.running:
         with col_status:
-            _live_view(key, show_image=False)
+            _rtc_status(key)
 
 
 with page_guard():

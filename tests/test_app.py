@@ -400,7 +400,8 @@ def test_live_browser_camera_starts_and_stops_with_the_stream(monkeypatch: pytes
     assert not at.exception and not at.error
     kw = fake.calls[-1]
     assert kw["rtc_configuration"] == {"iceServers": []}  # no STUN/TURN server: nothing leaves the network
-    assert kw["media_stream_constraints"] == {"video": True, "audio": False}
+    assert kw["media_stream_constraints"] == {"video": {"width": {"ideal": 640}, "frameRate": {"ideal": 15.0}},
+                                              "audio": False}
     assert kw["translations"]["start"] == "Start" and kw["translations"]["select_device"] == "Kamera wählen"
     session: LiveSession = at.session_state["live_rtc_session"]
     assert not session.started  # starts when the browser plays
