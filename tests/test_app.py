@@ -342,6 +342,41 @@ def test_live_stop_ends_the_session_and_keeps_the_summary() -> None:
     assert at.subheader[-1].value == "Zusammenfassung"
 
 
+def test_live_says_when_nobody_is_in_the_picture_and_when_the_person_is_too_far() -> None:
+    from dataclasses import replace
+
+    import numpy as np
+    from test_session import ScriptedPipeline, _push_range, _wait_for_index, squat_motion
+
+    motion = squat_motion()
+    centre = np.array([motion.size[0] / 2, motion.size[1] / 2], np.float32)
+    far = replace(motion, xy=(motion.xy - motion.xy.mean(axis=(0, 1, 2))) * 0.15 + centre)  # a small person
+    with LiveSession(SessionConfig(exercise="squat"), pipeline_factory=ScriptedPipeline(far, [0])) as session:
+        session.start_external()
+        _push_range(session, far, 0, 30)
+        _wait_for_index(session, 29)
+        at = _page("app_pages/live.py", live_session=session)
+        assert _find_big(at, "live-setup") == "Etwas näher zur Kamera"  # the engine's setup guidance, large
+    with LiveSession(SessionConfig(exercise="squat"), pipeline_factory=ScriptedPipeline(None)) as session:
+        session.start_external()
+        _push_range(session, far, 0, 40)  # frames without anybody for 1.3 s
+        _wait_for_index(session, 39)
+        at = _page("app_pages/live.py", live_session=session)
+        assert table()["live.no_person"]["de"] in [w.value for w in at.warning]
+        assert _find_big(at, "live-counter") == "0"
+
+
+def test_live_browser_camera_with_an_unusable_model_shows_a_message(monkeypatch: pytest.MonkeyPatch) -> None:
+    fake = _FakeWebRtc()
+    fake.playing = True  # the browser plays: the page starts the session, which refuses the model
+    monkeypatch.setattr("streamlit_webrtc.webrtc_streamer", fake)
+    at = _page("app_pages/live.py", model_path="/nowhere/pose_landmarker_heavy.task")
+    at.radio(key="live_source").set_value("browser").run()
+    assert not at.exception
+    assert [e.value for e in at.error] == [table()["error.model"]["de"]]
+    assert "live_rtc_session" not in at.session_state
+
+
 class _DyingCamera:
     """A live camera that delivers the frames of a clip and then stops (a pulled cable)."""
 
@@ -457,6 +492,31 @@ def test_group_sample_runs_and_ends_with_a_summary(monkeypatch: pytest.MonkeyPat
     assert not at.exception
     assert at.session_state["group_summary"].end_reason == "source_ended"
     assert at.subheader[-1].value == "Zusammenfassung"
+
+
+@pytest.mark.parametrize(("source", "key"), [("camera", "error.camera_unavailable"), ("upload", "error.not_a_video"),
+                                            ("damaged", "error.undecodable"), ("oversize", "error.too_large")])
+def test_group_errors_show_a_message(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, source: str, key: str) -> None:
+    from factories_video import make_clip, truncate
+
+    monkeypatch.setenv("FORMCHECK_MAX_UPLOAD_MB", "0.1")
+    at = _page("app_pages/group.py")
+    if source == "camera":
+        at.radio(key="group_source").set_value("camera").run()
+        at.text_input(key="group_camera").set_value("9").run()
+    else:
+        data = {"upload": b"this is not a video, just some text\n" * 20,
+                "damaged": truncate(make_clip(tmp_path / "full.mp4", n=30), tmp_path / "cut.mp4", 0.3).read_bytes()
+                if source == "damaged" else b"",
+                "oversize": b"\0" * 300_000}[source]
+        at.radio(key="group_source").set_value("upload").run()
+        at.file_uploader(key="group_upload").set_value((f"{source}.mp4", data, "video/mp4")).run()
+    if not at.button(key="group_start").disabled:
+        at.button(key="group_start").click().run()
+    assert not at.exception
+    errors = [e.value for e in at.error]
+    assert len(errors) == 1 and errors[0].split("(")[0] == table()[key]["de"].split("(")[0]
+    assert "group_session" not in at.session_state
 
 
 # ----------------------------------------------------------------------------- settings
