@@ -209,8 +209,8 @@ def _rep_trace(r: dict, fault: str) -> list[str]:
     if fault and fault not in ex.fault_codes:
         return [f"| {r['name']} | {fault} | – | no rule for it in the engine's {ex.id} definition | – | – |"]
     reps = ex.reps
-    person = next((p for p in (r.get("report") or {}).get("people", []) if p["id"] == r["report"].get("primary_id")),
-                  None)
+    report = r.get("report") or {}
+    person = next((p for p in report.get("people", []) if p["id"] == report.get("primary_id")), None)
     if reps is None or person is None or fault not in ("too_shallow", reps.fast_code):
         return []
     events = person.get("rep_events", [])
