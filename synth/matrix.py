@@ -15,6 +15,8 @@ Variants (the same seed shows the same person and room in every view):
 * ``a``, ``b``: person, body, clothes, room, light and camera height drawn from the seed;
 * ``dark``: a dim room (light at 30 %, little ambient light), the darkest skin tone, dark walls and
   floor, under-exposed by 2 stops (:data:`DARK_EXPOSURE`), sensor noise 6 levels, stronger compression;
+* ``dim``: the person and room of ``a`` with the lighting of ``dark`` (dim, under-exposed, noisy):
+  separates the light from the skin tone and the dark surroundings;
 * ``far``: the person and room of ``a``, but the motion spans only 35 % of the frame (a small person,
   far from the camera);
 * ``near``: the same, spanning 95 % (run for the lying exercises from the head end, where ``a``
@@ -42,13 +44,13 @@ from synth.scene import SKIN_TONES, Room
 log = logging.getLogger(__name__)
 
 VIEWS = ("side", "front", "oblique")
-VARIANTS = ("a", "b", "dark", "far", "near")
+VARIANTS = ("a", "b", "dark", "far", "near", "dim")
 #: variants that show the person and room of another, closer or further away (only the size changes)
-SAME_SCENE = {"far": "a", "near": "a"}
+SAME_SCENE = {"far": "a", "near": "a", "dim": "a"}
 LYING = tuple(n for n in exercises.ENGINE_EXERCISES if exercises.get(n).lying)
 #: the default grid: every exercise in every view as ``a`` and ``dark``; ``far`` from the side
-DEFAULT_GRID: tuple[tuple[str, tuple[str, ...]], ...] = (("a", VIEWS), ("dark", VIEWS), ("far", ("side",)),
-                                                          ("near", ("front",)))
+DEFAULT_GRID: tuple[tuple[str, tuple[str, ...]], ...] = (("a", VIEWS), ("dark", VIEWS), ("dim", ("side",)),
+                                                          ("far", ("side",)), ("near", ("front", "side")))
 #: detection needed in every cell
 REQUIRED = 0.95
 SEED0 = 7000
@@ -95,15 +97,16 @@ def cell_spec(cell: Cell, size: tuple[int, int] = (480, 360)) -> ClipSpec:
     reps = None if hold else (2 if model.alternate else 1)
     spec = random_clip(cell.exercise, cell.seed, view=cell.view, reps=reps, hold_s=HOLD_S if hold else None,
                        fps=25, size=size, noise=0.0, crf=23)
+    if cell.variant in ("dark", "dim"):
+        az, el, _, warmth, _ = spec.light
+        spec = replace(spec, light=(az, el, 0.3, warmth, 0.12), exposure=DARK_EXPOSURE, noise=6.0, crf=28)
     if cell.variant == "dark":
         person = spec.people[0]
         app = replace(person.appearance, skin=SKIN_TONES[-1], hair=(0.05, 0.04, 0.04))
         room = Room(floor="rubber", floor_colour=(0.18, 0.18, 0.2), wall="brick", wall_colour=(0.45, 0.25, 0.2),
                     wall_distance=spec.room.wall_distance, wall_yaw=spec.room.wall_yaw,
                     decor_seed=spec.room.decor_seed)
-        az, el, _, warmth, _ = spec.light
-        spec = replace(spec, people=(replace(person, appearance=app),), room=room, mat=(0.2, 0.2, 0.22),
-                       light=(az, el, 0.3, warmth, 0.12), exposure=DARK_EXPOSURE, noise=6.0, crf=28)
+        spec = replace(spec, people=(replace(person, appearance=app),), room=room, mat=(0.2, 0.2, 0.22))
     elif cell.variant in ("far", "near"):
         spec = replace(spec, fill=0.35 if cell.variant == "far" else 0.95)
     return spec
@@ -271,7 +274,8 @@ def angle_markdown(results: list[dict[str, Any]]) -> list[str]:
         return "–" if not s["n"] else f"{s['bias']:+.1f} / {s['mae']:.1f} / {s['p95']:.1f}"
 
     groups = [(ex, [r for r in side if r["exercise"] == ex]) for ex in exercises.ENGINE_EXERCISES]
-    for label, rs in [*groups, ("**all**", side)]:
+    variants = [(f"all {v}", [r for r in side if r["variant"] == v]) for v in VARIANTS]
+    for label, rs in [*groups, *variants, ("**all**", side)]:
         if not rs:
             continue
         live, smooth = pooled_angle_stats(rs, "live"), pooled_angle_stats(rs, "smooth")
