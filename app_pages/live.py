@@ -28,7 +28,7 @@ from app_pages.common import (
     t,
 )
 from app_pages.live_view import open_session, person_status, start_stop, summary_view
-from exercises.session import LiveSession, SessionConfig
+from exercises.session import END_ERROR, LiveSession, SessionConfig
 
 log = logging.getLogger("formcheck.app")
 #: seconds between refreshes of the status beside the browser camera's picture
@@ -121,14 +121,16 @@ def _browser(exercise: str) -> None:
         )
     rtc.watch_event_loop()
     if ctx.state.playing and not session.started:
-        st.session_state.pop("live_summary", None)
+        previous = st.session_state.get("live_summary")
+        if previous is None or previous.end_reason != END_ERROR:  # after a failure the camera played on and a
+            st.session_state.pop("live_summary", None)             # new session starts: keep what was counted
         try:
             session.start_external()
         except Exception as exc:
             show_error(exc)
             st.session_state.pop(key, None)
             return
-    if not ctx.state.playing and session.started:
+    if session.started and (not ctx.state.playing or session.finished):
         _finish(key)
         return
     if session.running:

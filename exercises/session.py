@@ -51,7 +51,7 @@ from exercises.session_types import (
     SessionConfig,
     SessionSummary,
 )
-from exercises.session_worker import RemoteAnalyser
+from exercises.session_worker import AnalysisCancelled, RemoteAnalyser
 from vision.capture import CaptureError, VideoSource, open_video
 from vision.frame import Frame
 
@@ -254,6 +254,8 @@ class LiveSession:
         if self._started and not self._done.is_set():
             self._stop.set()
             self._dropped += _put_newest(self._frames, ("end", END_STOPPED))
+            if isinstance(self._an, RemoteAnalyser):
+                self._an.cancel()  # do not wait for a child that is still loading the model
         for t in self._threads:
             t.join(timeout)
             if t.is_alive():
@@ -327,8 +329,11 @@ class LiveSession:
                 if update.image is not None:
                     _put_newest(self._images, update.image)
         except Exception as exc:
-            log.exception("live analysis failed")
-            self.error, reason = f"{type(exc).__name__}: {exc}", END_ERROR
+            if self._stop.is_set() and isinstance(exc, AnalysisCancelled):
+                reason = END_STOPPED  # stopped while the analysis process was still starting
+            else:
+                log.exception("live analysis failed")
+                self.error, reason = f"{type(exc).__name__}: {exc}", END_ERROR
         finally:
             try:
                 if self._an is not None:

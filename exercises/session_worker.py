@@ -19,6 +19,7 @@ import logging
 import os
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import replace
 from multiprocessing.connection import Connection
@@ -29,7 +30,7 @@ from vision.frame import Frame
 
 log = logging.getLogger(__name__)
 
-__all__ = ["AnalysisProcessError", "RemoteAnalyser"]
+__all__ = ["AnalysisCancelled", "AnalysisProcessError", "RemoteAnalyser"]
 
 #: seconds the child may take to import the pose stack and load the model
 START_TIMEOUT_S = 180.0
@@ -40,6 +41,10 @@ CHILD_NICE = 10
 
 class AnalysisProcessError(RuntimeError):
     """The analysis process failed or died; the message says how."""
+
+
+class AnalysisCancelled(AnalysisProcessError):
+    """:meth:`RemoteAnalyser.cancel` was called while the child was still starting."""
 
 
 def _child(rx: Connection, conn: Connection) -> None:  # pragma: no cover - runs in the child process
@@ -107,6 +112,7 @@ class RemoteAnalyser:
         self._tx, self._conn = Connection(p2c_w, readable=False), Connection(c2p_r, writable=False)
         self._tx.send(config)
         self._ready = False
+        self._cancel = threading.Event()
         self._pending: list[tuple[str, int, str]] = []
         self._assigned: dict[int, str] = {}
         self._summary: SessionSummary | None = None
@@ -131,9 +137,16 @@ class RemoteAnalyser:
         self.frames = update.frames
         return update
 
+    def cancel(self) -> None:
+        """From any thread: stop waiting for a child that is still starting (it is then killed by :meth:`finish`)."""
+        self._cancel.set()
+
     def finish(self) -> None:
         """End the analysis and fetch the summary (what was counted, even after an error)."""
         if self._summary is not None or (not self._alive() and not self._conn.poll()):
+            return
+        if not self._ready and self._cancel.is_set():  # nothing was analysed: no summary to wait for
+            self._proc.kill()
             return
         try:
             self._wait_ready()
@@ -176,7 +189,9 @@ class RemoteAnalyser:
 
     def _receive(self, kind: str, timeout: float | None = None) -> Any:
         deadline = None if timeout is None else time.monotonic() + timeout
-        while not self._conn.poll(0.5):
+        while not self._conn.poll(0.1):
+            if kind == "ready" and self._cancel.is_set():
+                raise AnalysisCancelled("stopped while the analysis process was starting")
             if not self._alive() and not self._conn.poll():
                 raise AnalysisProcessError(f"the analysis process ended (exit code {self._proc.returncode})")
             if deadline is not None and time.monotonic() > deadline:

@@ -455,6 +455,52 @@ def test_live_browser_camera_starts_and_stops_with_the_stream(monkeypatch: pytes
     assert at.subheader[-1].value == "Zusammenfassung"
 
 
+class _FailingPipeline:
+    """A pipeline whose analysis fails on the third frame (a bug, a native crash in the child)."""
+
+    def __init__(self, config: Any) -> None:
+        self.n = 0
+
+    def step(self, frame: Any) -> Any:
+        from exercises.pipeline import StepResult
+
+        self.n += 1
+        if self.n == 3:
+            raise RuntimeError("the pose model crashed")
+        return StepResult(frame=frame)
+
+    def close(self) -> None:
+        pass
+
+
+def test_live_browser_camera_keeps_the_summary_when_the_analysis_fails(monkeypatch: pytest.MonkeyPatch) -> None:
+    import numpy as np
+
+    fake = _FakeWebRtc()
+    monkeypatch.setattr("streamlit_webrtc.webrtc_streamer", fake)
+    monkeypatch.setattr("app_pages.common.LIVE_PROCESS", False)  # the failing pipeline runs in this process
+    at = _page("app_pages/live.py")
+    at.radio(key="live_source").set_value("browser").run()
+    session = LiveSession(at.session_state["live_rtc_session"].config, pipeline_factory=_FailingPipeline)
+    at.session_state["live_rtc_session"] = session
+    fake.playing = True
+    at.run()
+    assert session.running
+    for i in range(3):
+        session.push(np.zeros((48, 64, 3), np.uint8), t_ms=i * 100, wait=True)
+    assert session.wait(TIMEOUT)
+    at.run()  # the page sees the failed session: its summary with a message, and a new session for the camera
+    assert not at.exception
+    assert at.session_state["live_summary"].end_reason == "error"
+    assert [e.value for e in at.error] == [table()["error.unexpected"]["de"]]
+    at.run()
+    assert at.session_state["live_rtc_session"] is not session and at.session_state["live_rtc_session"].running
+    assert at.session_state["live_summary"].end_reason == "error"  # still shown while the camera plays on
+    fake.playing = False
+    at.run()
+    assert at.session_state["live_summary"].end_reason == "stopped"
+
+
 # ----------------------------------------------------------------------------- group session
 def test_group_tiles_names_and_exercises_reach_the_session() -> None:
     from test_session import ScriptedPipeline, _push_range, _wait_for_index, squat_motion
