@@ -437,3 +437,12 @@ def test_a_dead_analysis_process_ends_the_session_with_an_error() -> None:
         summary = session.stop()
     assert summary.end_reason == END_ERROR and "analysis process" in (summary.error or "")
     assert summary.frames == 1
+
+
+def test_stopping_while_the_analysis_process_starts_is_a_plain_stop() -> None:
+    session = LiveSession(SessionConfig(process=True))
+    session.start_external()
+    session.push(np.zeros((48, 64, 3), np.uint8), t_ms=0, wait=True)
+    summary = session.stop()  # at once: the child is still importing the pose stack
+    assert summary.end_reason == END_STOPPED and summary.error is None
+    assert not session.running
