@@ -481,3 +481,18 @@ def test_a_person_seen_mirrored_counts_as_found_and_is_reported() -> None:
     swapped[:, MIRRORED] = gt2[:, LIMB_JOINTS]  # left and right joints exchanged
     det = detection({"frame": np.array([0, 1]), "xy": np.stack([gt2[0], swapped[1]])}, gt2)
     assert det["found"].tolist() == [True, True] and det["mirrored"].tolist() == [False, True]
+
+
+def test_the_engine_counts_a_rendered_rep_on_the_true_landmarks(tmp_path) -> None:
+    from synth.generate import write_clip
+    from synth.oracle import oracle_measure, truth_frames
+
+    spec = random_clip("squat", 5, view="side", fps=25, size=TINY, reps=1, noise=0.0)
+    write_clip(spec, tmp_path / "s.y4m", tmp_path / "s.json.gz")
+    truth = load_truth(tmp_path / "s.json.gz")
+    frames = truth_frames(truth)
+    assert len(frames) == truth["n_frames"] and frames[5].num_people == 1
+    np.testing.assert_allclose(frames[5].xy[0], truth["frames"][5]["people"][0]["joints_2d"], atol=1e-3)
+    assert abs(frames[5].world[0][[L.LEFT_HIP, L.RIGHT_HIP]].mean(axis=0)).max() < 1e-5  # about the mid-hip
+    measured = oracle_measure(tmp_path / "s.json.gz")
+    assert [p["reps"] for p in measured["people"]] == [1]
