@@ -177,27 +177,33 @@ def markdown(results: list[dict], rows: list[dict], agg: dict, codes: dict, comm
     for c, d in codes.items():
         lines.append(f"| {c} | {d['tp'] + d['fn']} | {d['tp']} | {d['fp']} | {d['fn']} | {_f(d['precision'])} | "
                      f"{_f(d['recall'])} | {_f(d['f1'])} |")
-    lines += ["", "| clip | expected | counted | injected | found per rep (or during the hold) |",
-              "|---|---|---|---|---|"]
+    lines += ["", "| clip | detection | expected | counted | injected | found per rep (or during the hold) |",
+              "|---|---|---|---|---|---|"]
     for r, row in zip(results, rows, strict=True):
         people = r["measured"]["people"]
         key = "reps" if row["kind"] == "reps" else "hold_s"
         person = min(people, key=lambda p: (-p[key], -p["frames"], p["id"])) if people else None
         found = ("; ".join(",".join(f) or "–" for f in person["rep_faults"]) if row["kind"] == "reps"
                  else ",".join(person["hold_faults"]) or "–") if person else "nobody"
-        lines.append(f"| {r['name']} | {row['expected'][0] if row['expected'] else '–'} | "
+        expected = row["expected"][0] if row["expected"] else "–"
+        lines.append(f"| {r['name']} | {_f(row['detection_rate'])} | {expected} | "
                      f"{row['counted'][0] if row['counted'] else '–'} | {r['label']['faults'] or '–'} | {found} |")
-    lines += ["", "Rule metrics of the injected fault (extreme per true rep; for holds 0 = before the fault, "
-              "1 = with it; view = share of frames in the rule's view):", "",
+    lines += ["", "Rule metrics of the injected fault and of every false alarm (extreme per true rep; for holds "
+              "0 = before the fault, 1 = with it; view ok = share of frames in the rule's view):", "",
               "| clip | code | metric | threshold | per rep | view ok |", "|---|---|---|---|---|---|"]
     for r in results:
-        fault = r["label"]["faults"].split(":")[-1] if r["label"]["faults"] else ""
-        lines += _rep_trace(r, fault)
-        for rule in r["rules"].get(fault, []):
-            ext = " ".join(f"{k}:{v:g}" for k, v in rule["extreme"].items())
-            vok = " ".join(f"{k}:{v:g}" for k, v in rule["view_ok"].items()) if rule["view"] != "any" else "any"
-            lines.append(f"| {r['name']} | {fault} | {rule['metric']} | {rule['compare']} {rule['threshold']:g} "
-                         f"({rule['view']}) | {ext} | {vok} |")
+        injected = {c.split(":")[-1] for c in r["label"]["faults"].split("|") if c}
+        key = "hold_s" if r["label"]["hold_s"] else "reps"
+        people = sorted(r["measured"]["people"], key=lambda p: (-p[key], -p["frames"], p["id"]))[:1]
+        seen = {c for p in people for f in (p["rep_faults"] or [p["hold_faults"]]) for c in f}
+        for fault in sorted(injected) + sorted(seen - injected):
+            lines += _rep_trace(r, fault)
+            for rule in r.get("rules", {}).get(fault, []):
+                ext = " ".join(f"{k}:{v:g}" for k, v in rule["extreme"].items())
+                vok = " ".join(f"{k}:{v:g}" for k, v in rule["view_ok"].items()) if rule["view"] != "any" else "any"
+                tag = "" if fault in injected else " (false)"
+                lines.append(f"| {r['name']} | {fault}{tag} | {rule['metric']} | {rule['compare']} "
+                             f"{rule['threshold']:g} ({rule['view']}) | {ext} | {vok} |")
     return lines
 
 
