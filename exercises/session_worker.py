@@ -23,6 +23,7 @@ import threading
 import time
 from dataclasses import replace
 from multiprocessing.connection import Connection
+from pathlib import Path
 from typing import Any
 
 from exercises.session_types import LiveUpdate, SessionConfig, SessionSummary
@@ -100,8 +101,10 @@ class RemoteAnalyser:
         p2c_r, p2c_w = os.pipe()
         c2p_r, c2p_w = os.pipe()
         try:
+            root = str(Path(__file__).resolve().parent.parent)  # importable even when not installed
+            env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH")) if p)}
             self._proc = subprocess.Popen([sys.executable, "-m", "exercises.session_worker", str(p2c_r), str(c2p_w)],
-                                          pass_fds=(p2c_r, c2p_w), stdin=subprocess.DEVNULL,
+                                          pass_fds=(p2c_r, c2p_w), stdin=subprocess.DEVNULL, env=env,
                                           start_new_session=True)  # Ctrl-C reaches the parent only
         except BaseException:
             for fd in (p2c_r, p2c_w, c2p_r, c2p_w):
