@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 
+from exercises import points as fp
 from exercises.definition import ExerciseDef, load_exercise
 from exercises.guidance import ViewTracker, setup_problems
 from exercises.messages import DEFAULT_LANG, Messages
@@ -285,9 +286,10 @@ class ExerciseEngine:
 def _body_scale(xy: np.ndarray) -> float:
     """A size of the person in pixels that foreshortening cannot collapse: the torso length, or
     a third of the diagonal of the visible skeleton if that is larger (torso pointing at the camera)."""
-    torso = float(g.torso_length(xy))
-    pts = xy[np.isfinite(xy).all(axis=1)]
-    diag = float(np.linalg.norm(pts.max(axis=0) - pts.min(axis=0))) if len(pts) >= 2 else 0.0
+    P = np.asarray(xy, dtype=np.float64).tolist()  # plain floats: numpy is slow on 33 points
+    torso = fp.distance(P, g.SHOULDERS, g.HIPS)
+    pts = [q for q in P if all(map(math.isfinite, q))]
+    diag = fp.norm([max(c) - min(c) for c in zip(*pts, strict=True)]) if len(pts) >= 2 else 0.0
     best = max(torso if math.isfinite(torso) else 0.0, diag / 3.0)
     return best if best > 0 else math.nan
 

@@ -7,7 +7,9 @@ before it is spoken).  The camera view is a majority over the last second of
 
 from __future__ import annotations
 
+import functools
 import logging
+import math
 from collections import Counter, deque
 from dataclasses import dataclass, field
 
@@ -59,11 +61,16 @@ class ViewTracker:
 
 def required_ids(ex: ExerciseDef) -> list[int]:
     """Landmark indices that must be visible for this exercise."""
+    return list(_required_ids(tuple(ex.required_landmarks)))
+
+
+@functools.lru_cache(maxsize=64)
+def _required_ids(names: tuple[str, ...]) -> tuple[int, ...]:
     out: list[int] = []
-    for n in ex.required_landmarks:
+    for n in names:
         p = resolve_point(n)
         out.extend(int(q) for q in (p if isinstance(p, tuple) else (p,)))
-    return sorted(set(out))
+    return tuple(sorted(set(out)))
 
 
 def setup_problems(
@@ -71,23 +78,21 @@ def setup_problems(
 ) -> list[str]:
     """Setup message keys for one person in one frame, most important first."""
     out: list[str] = []
-    ids = required_ids(ex)
+    ids = _required_ids(tuple(ex.required_landmarks))
+    pts = np.asarray(xy, dtype=np.float64).tolist()  # plain floats: numpy is slow on 33 points
+    v = [0.0 if math.isnan(x) else x for x in np.asarray(vis, dtype=np.float64).tolist()]
     if ids and width > 0 and height > 0:
-        pts = xy[ids]
-        inside = (
-            np.isfinite(pts).all(axis=1)
-            & (pts[:, 0] >= 0) & (pts[:, 0] <= width) & (pts[:, 1] >= 0) & (pts[:, 1] <= height)
-        )
-        seen = inside & (np.nan_to_num(vis[ids]) >= ex.setup.min_visibility)
-        if seen.mean() < 0.8:
+        seen = sum(1 for i in ids if 0 <= pts[i][0] <= width and 0 <= pts[i][1] <= height
+                   and v[i] >= ex.setup.min_visibility)  # NaN coordinates fail the comparisons
+        if seen / len(ids) < 0.8:
             out.append("setup.full_body")
     if (ex.view == "side" and view == "front") or (ex.view == "front" and view == "side"):
         out.append(f"setup.view_{ex.view}")
-    ok = np.isfinite(xy).all(axis=1) & (np.nan_to_num(vis) >= 0.3)
-    if ok.sum() >= 4 and width > 0 and height > 0:
-        p = xy[ok]
-        ext = max((p[:, 1].max() - p[:, 1].min()) / height, (p[:, 0].max() - p[:, 0].min()) / width)
-        touches = (p[:, 1].min() <= EDGE_MARGIN * height) and (p[:, 1].max() >= (1 - EDGE_MARGIN) * height)
+    ok = [(x, y) for (x, y), vi in zip(pts, v, strict=True) if math.isfinite(x) and math.isfinite(y) and vi >= 0.3]
+    if len(ok) >= 4 and width > 0 and height > 0:
+        xs, ys = [x for x, _ in ok], [y for _, y in ok]
+        ext = max((max(ys) - min(ys)) / height, (max(xs) - min(xs)) / width)
+        touches = (min(ys) <= EDGE_MARGIN * height) and (max(ys) >= (1 - EDGE_MARGIN) * height)
         if ext > ex.setup.max_body_height or touches:
             out.append("setup.too_close")
         elif ext < ex.setup.min_body_height:

@@ -18,13 +18,15 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from exercises.definition import VIRTUAL_POINTS, ExerciseDef, MetricDef
+from exercises import points as fp
+from exercises.definition import ExerciseDef, MetricDef
+from exercises.points import Point, Pts, ScaleMemory, lm_ids, mirror_point, resolve_point
 from vision import geometry as g
-from vision.landmarks import Landmark, mirror
+from vision.landmarks import Landmark
+
+__all__ = ["MetricComputer", "resolve_point"]
 
 log = logging.getLogger(__name__)
-
-Point = Landmark | tuple[Landmark, Landmark]
 
 #: Visibility below which a landmark is ignored for metrics (MediaPipe extrapolates
 #: out-of-frame points plausibly, so this is deliberately low; setup guidance is stricter).
@@ -36,103 +38,6 @@ GROUND_MEMORY_S = 10.0
 #: Start values of ``drop`` metrics: this percentile of the recent values (robust to outliers).
 BASELINE_PERCENTILE = 75.0
 
-_SCALE_SEGMENTS: dict[str, tuple[tuple[Point, Point], ...]] = {
-    "leg": ((Landmark.LEFT_HIP, Landmark.LEFT_KNEE), (Landmark.LEFT_KNEE, Landmark.LEFT_ANKLE)),
-    "arm": ((Landmark.LEFT_SHOULDER, Landmark.LEFT_ELBOW), (Landmark.LEFT_ELBOW, Landmark.LEFT_WRIST)),
-    "torso": ((g.SHOULDERS, g.HIPS),),
-}
-
-
-def resolve_point(name: str) -> Point:
-    """A landmark (``"left_knee"``) or a virtual midpoint (``"mid_hip"``)."""
-    n = name.lower()
-    if n in VIRTUAL_POINTS:
-        return VIRTUAL_POINTS[n]
-    return Landmark.parse(n)
-
-
-def _mirror_point(p: Point) -> Point:
-    return p if isinstance(p, tuple) else mirror(p)
-
-
-_HEELS = (Landmark.LEFT_HEEL, Landmark.RIGHT_HEEL)
-_FEET = (Landmark.LEFT_FOOT_INDEX, Landmark.RIGHT_FOOT_INDEX)
-
-
-def _pt(pts: np.ndarray, p: Point) -> np.ndarray:
-    if isinstance(p, tuple):
-        return 0.5 * (pts[int(p[0])] + pts[int(p[1])])
-    return pts[int(p)]
-
-
-def _facing(p: np.ndarray, space: str) -> np.ndarray | None:
-    """Unit horizontal direction the feet point (mean heel -> toe), or None."""
-    d = _pt(p, _FEET) - _pt(p, _HEELS)
-    d = np.array([d[0], 0.0, d[2]]) if space == "world" else np.array([d[0], 0.0])
-    n = float(np.linalg.norm(d))
-    return d / n if n > 0 else None
-
-
-def _lm_ids(p: Point) -> tuple[int, ...]:
-    return tuple(int(q) for q in p) if isinstance(p, tuple) else (int(p),)
-
-
-def _segments_length(pts: np.ndarray, segs: tuple[tuple[Point, Point], ...]) -> float:
-    return float(sum(g.distance(pts, a, b) for a, b in segs))
-
-
-def raw_scale(pts: np.ndarray, kind: str) -> float:
-    """A body length in the units of ``pts`` (mean of both sides for limbs), NaN if unknown."""
-    segs = _SCALE_SEGMENTS[kind]
-    if kind == "torso":
-        return _segments_length(pts, segs)
-    left = _segments_length(pts, segs)
-    right = _segments_length(pts, tuple((_mirror_point(a), _mirror_point(b)) for a, b in segs))
-    vals = [v for v in (left, right) if math.isfinite(v) and v > 0]
-    return float(np.mean(vals)) if vals else math.nan
-
-
-class ScaleMemory:
-    """Robust per-person body scales over a sliding time window.
-
-    World lengths: median (the model's metric skeleton is stable but noisy).  Image lengths:
-    a high percentile, because projection only ever shortens a segment.
-    """
-
-    def __init__(self, window_s: float = 4.0) -> None:
-        self.window_s = window_s
-        self._hist: dict[tuple[str, str], deque[tuple[float, float]]] = {}
-        self._cache: dict[tuple[str, str], float] = {}
-
-    def reset(self) -> None:
-        """Forget all history (after a cut)."""
-        self._hist.clear()
-        self._cache.clear()
-
-    def update(self, t_s: float, pts: Mapping[str, np.ndarray]) -> None:
-        """Record this frame's lengths for each space (``"world"``, ``"image"``)."""
-        self._cache.clear()
-        for space, p in pts.items():
-            for kind in _SCALE_SEGMENTS:
-                v = raw_scale(p, kind)
-                h = self._hist.setdefault((space, kind), deque())
-                if math.isfinite(v) and v > 0:
-                    h.append((t_s, v))
-                while h and h[0][0] < t_s - self.window_s:
-                    h.popleft()
-
-    def get(self, space: str, kind: str) -> float:
-        """The remembered scale, NaN when none was seen recently."""
-        key = (space, kind)
-        if key not in self._cache:
-            h = self._hist.get(key)
-            if not h:
-                return math.nan
-            vals = np.fromiter((v for _, v in h), float)
-            self._cache[key] = float(np.median(vals) if space == "world" else np.percentile(vals, 90))
-        return self._cache[key]
-
-
 class MetricComputer:
     """Per-person evaluator of all metrics of one exercise (keeps scale and rate history)."""
 
@@ -142,6 +47,8 @@ class MetricComputer:
         self._order = _topological(ex.metrics)
         self._rate_hist: dict[str, deque[tuple[float, float]]] = {}
         self._resolved = {m.name: tuple(resolve_point(p) for p in m.points) for m in ex.metrics.values()}
+        #: the point tuples to measure: as declared and/or mirrored to the other side of the body
+        self._variants = {n: _sided(pts, ex.metrics[n].sides) for n, pts in self._resolved.items()}
         self._ground: dict[str, tuple[float, float]] = {}
         self._now = 0.0
         self._base_hist: dict[str, deque[tuple[float, float]]] = {}
@@ -193,7 +100,9 @@ class MetricComputer:
                 if not np.isfinite(wld).any():
                     wld = None
             spaces = {"image": img} | ({"world": wld} if wld is not None else {})
-            self.scales.update(t_s, spaces)
+            lists = {k: v.tolist() for k, v in spaces.items()}
+            vis = np.asarray(visibility, dtype=np.float64).tolist()
+            self.scales.update(t_s, lists)
         out: dict[str, float] = {}
         for name in self._order:
             m = self.ex.metrics[name]
@@ -204,7 +113,7 @@ class MetricComputer:
                 v = self._derived(m, out, t_s)
                 out[name] = abs(v) if m.absolute and m.type != "rate" else v
             else:
-                v = self._measure(m, spaces, visibility)
+                v = self._measure(m, spaces, lists, vis)
                 if m.valid is not None and not m.valid[0] <= v <= m.valid[1]:
                     v = math.nan
                 out[name] = v
@@ -241,7 +150,7 @@ class MetricComputer:
             while h and h[0][0] < t_s - m.window_s:
                 h.popleft()
             if h:
-                target = float(np.percentile([v for _, v in h], BASELINE_PERCENTILE))
+                target = fp.percentile([v for _, v in h], BASELINE_PERCENTILE)
                 prev = self._baseline.get(m.name)
                 last_t = self._base_t.get(m.name)
                 if m.decay_per_s and self.calibrated and prev is not None and last_t is not None:
@@ -282,14 +191,15 @@ class MetricComputer:
             slope = _slope(h2, t_s, m.window_s)
         return abs(slope) if m.absolute else slope
 
-    def _measure(self, m: MetricDef, spaces: Mapping[str, np.ndarray], visibility: np.ndarray) -> float:
+    def _measure(self, m: MetricDef, spaces: Mapping[str, np.ndarray], lists: Mapping[str, Pts],
+                 visibility: list[float]) -> float:
         pts = self._resolved[m.name]
         if m.type == "height" and m.space in ("auto", "image"):
-            return self._height(m, pts, spaces, visibility)
+            return self._height(m, pts, spaces, lists, visibility)
         if m.type == "valgus":
             side = m.sides if m.sides in ("left", "right") else "max"
-            if m.sides == "near" and "world" in spaces:  # the leg nearer the camera (front leg of a lunge)
-                zl, zr = spaces["world"][int(Landmark.LEFT_ANKLE), 2], spaces["world"][int(Landmark.RIGHT_ANKLE), 2]
+            if m.sides == "near" and "world" in lists:  # the leg nearer the camera (front leg of a lunge)
+                zl, zr = lists["world"][int(Landmark.LEFT_ANKLE)][2], lists["world"][int(Landmark.RIGHT_ANKLE)][2]
                 if math.isfinite(zl) and math.isfinite(zr):
                     side = "left" if zl < zr else "right"
             return float(g.knee_valgus(spaces["image"], side))  # type: ignore[arg-type]
@@ -298,61 +208,61 @@ class MetricComputer:
             space = "world" if "world" in spaces else "image"
         if space not in spaces:
             return math.nan
-        p = spaces[space]
-        variants = [pts]
-        if any(not isinstance(q, tuple) for q in pts) and m.sides not in ("left", "none"):
-            mirrored = tuple(_mirror_point(q) for q in pts)
-            variants = [mirrored] if m.sides == "right" else [pts, mirrored]
-        vals = [self._one(m, p, v, space) for v in variants]
+        p, P = spaces[space], lists[space]
+        variants = self._variants[m.name]
+        vals = [self._one(m, p, P, v, space) for v in variants]
         if len(vals) == 1:
             return vals[0]
         if m.sides == "front":  # the side whose last point is further forward (the front leg of a lunge)
-            fwd = _facing(p, space)
+            fwd = fp.facing(P, space)
             if fwd is None:
                 return math.nan
-            ahead = [float(np.dot(_pt(p, v[-1]), fwd)) for v in variants]
-            return vals[int(np.nanargmax(ahead))] if np.isfinite(ahead).any() else math.nan
+            ahead = [fp.dot(fp.pt(P, v[-1]), fwd) for v in variants]
+            fin = [k for k, x in enumerate(ahead) if math.isfinite(x)]
+            return vals[max(fin, key=lambda k: ahead[k])] if fin else math.nan
         if m.sides == "near":
-            vis = [np.nanmean([visibility[i] for q in v for i in _lm_ids(q)]) for v in variants]
-            order = np.argsort(vis)[::-1]
-            for k in order:
+            vis = [_nanmean([visibility[i] for q in v for i in lm_ids(q)]) for v in variants]
+            key = [math.inf if math.isnan(x) else x for x in vis]  # as numpy's argsort: NaN sorts last
+            for k in sorted(range(len(vals)), key=lambda k: (key[k], k), reverse=True):
                 if math.isfinite(vals[k]):
                     return vals[k]
             return math.nan
         fin = [v for v in vals if math.isfinite(v)]
         if not fin:
             return math.nan
-        return float({"mean": np.mean, "min": np.min, "max": np.max}[m.sides](fin))
+        if m.sides == "mean":
+            return sum(fin) / len(fin)
+        return float(min(fin) if m.sides == "min" else max(fin))
 
     def _height(self, m: MetricDef, pts: tuple[Point, ...], spaces: Mapping[str, np.ndarray],
-                visibility: np.ndarray) -> float:
+                lists: Mapping[str, Pts], visibility: list[float]) -> float:
         """Height above a ground point that may momentarily vanish (feet out of view or misdetected).
 
         While the ground point is well visible its height is measured directly (world space when
         available) and its image position remembered; when it is not, the remembered image
         position stands in (feet stay planted in these exercises) for up to ``GROUND_MEMORY_S``.
         """
-        ground_ids = _lm_ids(pts[1])
+        ground_ids = lm_ids(pts[1])
         t = self._now
         space = "world" if m.space == "auto" and "world" in spaces else "image"
-        if min(float(visibility[i]) for i in ground_ids) >= GROUND_MIN_VISIBILITY:
-            gy = float(_pt(spaces["image"], pts[1])[1])
+        if min(visibility[i] for i in ground_ids) >= GROUND_MIN_VISIBILITY:
+            gy = fp.pt(lists["image"], pts[1])[1]
             if math.isfinite(gy):
                 self._ground[m.name] = (t, gy)
-            return self._one(m, spaces[space], pts, space)
+            return self._one(m, spaces[space], lists[space], pts, space)
         mem = self._ground.get(m.name)
         scale = self.scales.get("image", m.scale)
         if mem is None or t - mem[0] > GROUND_MEMORY_S or not scale > 0:
-            return self._one(m, spaces[space], pts, space)
-        return (mem[1] - float(_pt(spaces["image"], pts[0])[1])) / scale
+            return self._one(m, spaces[space], lists[space], pts, space)
+        return (mem[1] - fp.pt(lists["image"], pts[0])[1]) / scale
 
-    def _one(self, m: MetricDef, p: np.ndarray, pts: tuple[Point, ...], space: str) -> float:
+    def _one(self, m: MetricDef, p: np.ndarray, P: Pts, pts: tuple[Point, ...], space: str) -> float:
         t = m.type
         if t == "angle":
-            a = float(g.joint_angle(p, *pts))
+            a = fp.joint_angle(P, *pts)
             return 180.0 - a if m.flexion else a
         if t == "inclination":
-            return float(g.inclination(p, pts[0], pts[1]))
+            return fp.inclination(P, pts[0], pts[1])
         if t == "rotation":
             if m.axis == "trunk":
                 return _axial_rotation(p, pts)
@@ -360,31 +270,45 @@ class MetricComputer:
         scale = 1.0 if m.scale == "none" else self.scales.get(space, m.scale)
         if not (scale > 0):
             return math.nan
-        a = _pt(p, pts[0])
-        b = _pt(p, pts[1])
+        a = fp.pt(P, pts[0])
+        b = fp.pt(P, pts[1])
         if t == "height":
-            return float(b[1] - a[1]) / scale
+            return (b[1] - a[1]) / scale
         if t == "distance":
-            d = b - a
+            d = fp.sub(b, a)
             if m.axis == "vertical":
                 v = abs(d[1])
             elif m.axis == "horizontal":
                 v = math.hypot(d[0], d[2]) if space == "world" else abs(d[0])
             else:
-                v = float(np.linalg.norm(d))
-            return float(v) / scale
+                v = fp.norm(d)
+            return v / scale
         if t == "forward":
-            fwd = _facing(p, space)
-            return math.nan if fwd is None else float(np.dot(a - b, fwd)) / scale
+            fwd = fp.facing(P, space)
+            return math.nan if fwd is None else fp.dot(fp.sub(a, b), fwd) / scale
         if t == "line_offset":
-            c = _pt(p, pts[2])
-            d = c - a
-            dd = float(np.dot(d, d))
+            d = fp.sub(fp.pt(P, pts[2]), a)
+            dd = fp.dot(d, d)
             if not dd > 0:
                 return math.nan
-            off = (b - a) - float(np.dot(b - a, d)) / dd * d
-            return float(-math.copysign(np.linalg.norm(off), off[1]) / math.sqrt(dd))
+            ba = fp.sub(b, a)
+            k = fp.dot(ba, d) / dd
+            off = [x - k * y for x, y in zip(ba, d, strict=True)]
+            return -math.copysign(fp.norm(off), off[1]) / math.sqrt(dd)
         raise ValueError(f"metric {m.name!r}: unsupported type {t!r}")
+
+
+def _sided(pts: tuple[Point, ...], sides: str) -> list[tuple[Point, ...]]:
+    """The declared points and/or their mirror image, as a metric's ``sides`` asks."""
+    if any(not isinstance(q, tuple) for q in pts) and sides not in ("left", "none"):
+        mirrored = tuple(mirror_point(q) for q in pts)
+        return [mirrored] if sides == "right" else [pts, mirrored]
+    return [pts]
+
+
+def _nanmean(xs: list[float]) -> float:
+    fin = [x for x in xs if not math.isnan(x)]
+    return sum(fin) / len(fin) if fin else math.nan
 
 
 def _axial_rotation(p: np.ndarray, pts: tuple[Point, ...]) -> float:
@@ -392,30 +316,32 @@ def _axial_rotation(p: np.ndarray, pts: tuple[Point, ...]) -> float:
     the shoulders against the hips, also when bent forward.  3D (world) landmarks only."""
     if p.shape[-1] != 3:
         return math.nan
-    axis = _pt(p, g.SHOULDERS) - _pt(p, g.HIPS)
-    n = float(np.linalg.norm(axis))
+    P = p.tolist()
+    axis = fp.sub(fp.pt(P, g.SHOULDERS), fp.pt(P, g.HIPS))
+    n = fp.norm(axis)
     if not n > 0:
         return math.nan
-    axis = axis / n
-    u = _pt(p, pts[1]) - _pt(p, pts[0])
-    v = _pt(p, pts[3]) - _pt(p, pts[2])
-    u = u - np.dot(u, axis) * axis
-    v = v - np.dot(v, axis) * axis
-    nu, nv = float(np.linalg.norm(u)), float(np.linalg.norm(v))
+    axis = [x / n for x in axis]
+    u = fp.sub(fp.pt(P, pts[1]), fp.pt(P, pts[0]))
+    v = fp.sub(fp.pt(P, pts[3]), fp.pt(P, pts[2]))
+    ku, kv = fp.dot(u, axis), fp.dot(v, axis)
+    u = [x - ku * y for x, y in zip(u, axis, strict=True)]
+    v = [x - kv * y for x, y in zip(v, axis, strict=True)]
+    nu, nv = fp.norm(u), fp.norm(v)
     if not (nu > 0 and nv > 0):
         return math.nan
-    return math.degrees(math.acos(max(-1.0, min(1.0, float(np.dot(u, v)) / (nu * nv)))))
+    return math.degrees(math.acos(max(-1.0, min(1.0, fp.dot(u, v) / (nu * nv)))))
 
 
 def _slope(h: deque[tuple[float, float]], t_s: float, window_s: float) -> float:
     pts = [(t, x) for t, x in h if t >= t_s - window_s]
     if len(pts) < 3:
         return math.nan
-    ts = np.array([t for t, _ in pts])
-    xs = np.array([x for _, x in pts])
-    tc = ts - ts.mean()
-    den = float(np.dot(tc, tc))
-    return float(np.dot(tc, xs - xs.mean()) / den) if den > 0 else math.nan
+    n = len(pts)
+    mt = sum(t for t, _ in pts) / n
+    mx = sum(x for _, x in pts) / n
+    den = sum((t - mt) * (t - mt) for t, _ in pts)
+    return sum((t - mt) * (x - mx) for t, x in pts) / den if den > 0 else math.nan
 
 
 def _topological(metrics: Mapping[str, MetricDef]) -> list[str]:
