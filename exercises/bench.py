@@ -285,10 +285,11 @@ def long_run(path: Path, minutes: float, target_fps: float | None) -> dict[str, 
                 next_sample += 30.0
             if frame.t_s >= minutes * 60:
                 break
-    samples.append((round(frame.t_s, 1), round(_rss_mb(), 1)))
+        samples.append((round(frame.t_s, 1), round(_rss_mb(), 1)))  # still running: before anything is freed
     warm = next((r for t, r in samples if t >= min(60.0, minutes * 60 / 4)), samples[0][1])
     return {"video_s": round(frame.t_s, 1), "frames": n, "wall_s": round(time.perf_counter() - t0, 1),
             "rss_mb_after_warmup": warm, "rss_mb_end": samples[-1][1], "growth_mb": round(samples[-1][1] - warm, 1),
+            # the process's peak, including the speed runs before this one
             "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
             "rss_samples": samples}
 
@@ -333,7 +334,7 @@ def render(result: dict[str, Any]) -> str:
         lr = result["long_run"]
         lines += ["", f"Long run: {lr['video_s']:.0f} s of video ({lr['frames']} frames) in {lr['wall_s']:.0f} s; "
                   f"RSS {lr['rss_mb_after_warmup']} MB after warm-up → {lr['rss_mb_end']} MB at the end "
-                  f"(growth {lr['growth_mb']:+.1f} MB), peak RSS {lr['peak_rss_mb']} MB."]
+                  f"(growth {lr['growth_mb']:+.1f} MB); the process's peak RSS {lr['peak_rss_mb']} MB."]
     return "\n".join(lines) + "\n"
 
 
