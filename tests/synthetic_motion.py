@@ -14,12 +14,13 @@ last frame of its way back.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
-from synthetic_poses import ALTERNATING, POSES, Y, _rot
+from synthetic_poses import ALTERNATING, POSES, Y, _cross, _rot
 
 from vision.frame import Frame
 from vision.landmarks import NUM_LANDMARKS, Landmark
@@ -142,8 +143,9 @@ class Actor:
                 if t0 <= t < t1:
                     lv[code] = min(1.0, (t - t0) / 0.5, (t1 - t) / 0.3)
             return lv
+        windows = self.rep_windows()
         for r, codes in self.faults.items():
-            win = self.rep_windows()[r - 1] if r - 1 < len(self.rep_windows()) else None
+            win = windows[r - 1] if r - 1 < len(windows) else None
             if win is None:
                 continue
             ramp = min(0.25, self.tempo.rest_s / 2)
@@ -195,13 +197,16 @@ class Camera:
 
     def pose(self) -> tuple[np.ndarray, np.ndarray]:
         """World->camera rotation (rows: right, down, forward) and camera centre."""
+        return _camera_pose(self)
+
+    def _pose(self) -> tuple[np.ndarray, np.ndarray]:
         a = math.radians(self.view_deg)
         c = np.array([self.distance * math.sin(a), self.height, self.distance * math.cos(a)])
         fwd = np.array([0.0, self.look_at_y, 0.0]) - c
         fwd /= np.linalg.norm(fwd)
-        right = np.cross(fwd, Y)
+        right = _cross(fwd, Y)
         right /= np.linalg.norm(right)
-        down = np.cross(fwd, right)
+        down = _cross(fwd, right)
         return np.stack([right, down, fwd]), c
 
     def project(self, pts: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -216,6 +221,11 @@ class Camera:
         zc_hip = float(((hip - c) @ R.T)[2])
         depth = (pc[:, 2] - zc_hip) * self.focal / zc_hip
         return xy, depth, world
+
+
+@functools.lru_cache(maxsize=64)
+def _camera_pose(cam: Camera) -> tuple[np.ndarray, np.ndarray]:
+    return cam._pose()  # the same camera films every frame: compute its pose once
 
 
 VIEWS = {"front": 0.0, "side": 90.0, "oblique": 45.0, "side_right": -90.0, "oblique_right": -45.0}

@@ -25,6 +25,17 @@ X, Y, Z = np.eye(3)
 Faults = Mapping[str, float]
 
 
+#: Landmark index by name (an enum lookup per landmark per frame is measurably slow in the tests).
+_IDX = {name: int(lm) for name, lm in L.__members__.items()}
+
+
+def _cross(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``np.cross`` of two 3-vectors, without its generic-axis overhead (same arithmetic)."""
+    a0, a1, a2 = float(a[0]), float(a[1]), float(a[2])
+    b0, b1, b2 = float(b[0]), float(b[1]), float(b[2])
+    return np.array([a1 * b2 - a2 * b1, a2 * b0 - a0 * b2, a0 * b1 - a1 * b0])
+
+
 def _v(x: float, y: float, z: float) -> np.ndarray:
     return np.array([x, y, z], dtype=np.float64)
 
@@ -64,31 +75,31 @@ def skeleton(j: Mapping[str, np.ndarray]) -> np.ndarray:
     out = np.zeros((NUM_LANDMARKS, 3))
     for side, s in (("l", "LEFT"), ("r", "RIGHT")):
         for part in ("HIP", "KNEE", "ANKLE", "SHOULDER", "ELBOW", "WRIST"):
-            out[L[f"{s}_{part}"]] = j[f"{part.lower()}_{side}"]
+            out[_IDX[f"{s}_{part}"]] = j[f"{part.lower()}_{side}"]
         toe = j.get(f"toe_dir_{side}", None)
         if toe is None:
             shin = j[f"knee_{side}"] - j[f"ankle_{side}"]
-            toe = np.cross(j["hip_l"] - j["hip_r"], shin)
+            toe = _cross(j["hip_l"] - j["hip_r"], shin)
             toe = toe / (np.linalg.norm(toe) or 1.0)
         ankle = j[f"ankle_{side}"]
         down = -(j[f"knee_{side}"] - ankle) / (np.linalg.norm(j[f"knee_{side}"] - ankle) or 1.0)
-        out[L[f"{s}_HEEL"]] = ankle - 0.05 * toe + 0.05 * down
-        out[L[f"{s}_FOOT_INDEX"]] = ankle + 0.15 * toe + 0.06 * down
+        out[_IDX[f"{s}_HEEL"]] = ankle - 0.05 * toe + 0.05 * down
+        out[_IDX[f"{s}_FOOT_INDEX"]] = ankle + 0.15 * toe + 0.06 * down
         wrist, elbow = j[f"wrist_{side}"], j[f"elbow_{side}"]
         hand = (wrist - elbow) / (np.linalg.norm(wrist - elbow) or 1.0)
-        out[L[f"{s}_PINKY"]] = wrist + 0.07 * hand
-        out[L[f"{s}_INDEX"]] = wrist + 0.08 * hand
-        out[L[f"{s}_THUMB"]] = wrist + 0.05 * hand
+        out[_IDX[f"{s}_PINKY"]] = wrist + 0.07 * hand
+        out[_IDX[f"{s}_INDEX"]] = wrist + 0.08 * hand
+        out[_IDX[f"{s}_THUMB"]] = wrist + 0.05 * hand
     head, face, up = j["head"], j["face"], j["head_up"]
-    left = np.cross(up, face)
+    left = _cross(up, face)
     left = left / (np.linalg.norm(left) or 1.0)
     out[L.NOSE] = head + 0.10 * face
     for side, sgn in (("LEFT", 1), ("RIGHT", -1)):
-        out[L[f"{side}_EAR"]] = head + sgn * 0.075 * left
-        out[L[f"{side}_EYE"]] = head + 0.08 * face + 0.035 * up + sgn * 0.03 * left
-        out[L[f"{side}_EYE_INNER"]] = head + 0.085 * face + 0.035 * up + sgn * 0.015 * left
-        out[L[f"{side}_EYE_OUTER"]] = head + 0.075 * face + 0.035 * up + sgn * 0.045 * left
-        out[L[f"MOUTH_{side}"]] = head + 0.085 * face - 0.04 * up + sgn * 0.025 * left
+        out[_IDX[f"{side}_EAR"]] = head + sgn * 0.075 * left
+        out[_IDX[f"{side}_EYE"]] = head + 0.08 * face + 0.035 * up + sgn * 0.03 * left
+        out[_IDX[f"{side}_EYE_INNER"]] = head + 0.085 * face + 0.035 * up + sgn * 0.015 * left
+        out[_IDX[f"{side}_EYE_OUTER"]] = head + 0.075 * face + 0.035 * up + sgn * 0.045 * left
+        out[_IDX[f"MOUTH_{side}"]] = head + 0.085 * face - 0.04 * up + sgn * 0.025 * left
     return out
 
 
@@ -96,9 +107,9 @@ def _torso(pelvis: np.ndarray, trunk_dir: np.ndarray, fwd: np.ndarray, f: Faults
            twist_deg: float = 0.0, roll_deg: float = 0.0, neck_deg: float = 0.0) -> dict[str, np.ndarray]:
     """Hips, shoulders and head.  ``curl`` bends the upper half of the trunk further forward
     (rounded back); ``neck`` flexes the head towards ``fwd``; ``twist`` turns the shoulders."""
-    left = np.cross(trunk_dir, fwd)
+    left = _cross(trunk_dir, fwd)
     left = left / np.linalg.norm(left)
-    pel_left = _rot(np.cross(left, Y), roll_deg) @ left  # one hip higher than the other
+    pel_left = _rot(_cross(left, Y), roll_deg) @ left  # one hip higher than the other
     j = {"hip_l": pelvis + HIP_W * pel_left, "hip_r": pelvis - HIP_W * pel_left}
     mid = pelvis + 0.5 * TRUNK * trunk_dir
     upper = _rot(left, curl_deg) @ trunk_dir
@@ -107,7 +118,7 @@ def _torso(pelvis: np.ndarray, trunk_dir: np.ndarray, fwd: np.ndarray, f: Faults
     j["shoulder_l"], j["shoulder_r"] = sh + SHOULDER_W * sh_left, sh - SHOULDER_W * sh_left
     neck_dir = _rot(sh_left, curl_deg * 1.2 + neck_deg) @ upper
     j["head"] = sh + NECK * neck_dir
-    face = np.cross(sh_left, neck_dir)
+    face = _cross(sh_left, neck_dir)
     j["face"], j["head_up"] = face / np.linalg.norm(face), neck_dir
     return j
 
