@@ -18,7 +18,6 @@ import json
 import logging
 import os
 import re
-import shutil
 import socket
 import subprocess
 import sys
@@ -138,13 +137,14 @@ def clip() -> Clip:
 
 
 @pytest.fixture(scope="module")
-def server(clip: Clip, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def server(clip: Clip) -> Iterator[str]:
     """``streamlit run app.py`` on a free port; yields its URL."""
     port = _free_port()
     env = {**os.environ, "FORMCHECK_LIVE_PEOPLE": "1", "PYTHONUNBUFFERED": "1"}
     if clip.bundled:
         env["FORMCHECK_APP_SAMPLE"] = str(clip.path)
-    logfile = (tmp_path_factory.mktemp("streamlit") / "server.log").open("w")
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)  # the server writes its log straight into the artefacts
+    logfile = (ARTIFACTS / "streamlit-server.log").open("w")
     proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.port",
                              str(port), "--server.address", "127.0.0.1", "--server.headless", "true",
                              "--browser.gatherUsageStats", "false"], cwd=ROOT, env=env, stdout=logfile,
@@ -168,8 +168,6 @@ def server(clip: Clip, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str
         except subprocess.TimeoutExpired:
             proc.kill()
         logfile.close()
-        ARTIFACTS.mkdir(parents=True, exist_ok=True)
-        shutil.copy(logfile.name, ARTIFACTS / "streamlit-server.log")
 
 
 @pytest.fixture(scope="module")
