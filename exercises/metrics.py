@@ -26,6 +26,8 @@ from vision.landmarks import Landmark
 
 __all__ = ["MetricComputer", "resolve_point"]
 
+_UNSET = object()
+
 log = logging.getLogger(__name__)
 
 #: Visibility below which a landmark is ignored for metrics (MediaPipe extrapolates
@@ -47,6 +49,12 @@ class MetricComputer:
         self._order = _topological(ex.metrics)
         self._rate_hist: dict[str, deque[tuple[float, float]]] = {}
         self._resolved = {m.name: tuple(resolve_point(p) for p in m.points) for m in ex.metrics.values()}
+        #: the start pose, for the start values of ``drop`` metrics (not conditions on start values)
+        self._pose_conds = tuple(c for c in ex.start.conditions
+                                 if c.metric in ex.metrics and ex.metrics[c.metric].type != "drop")
+        self._last_vals: dict[str, float] = {}
+        self._vals_now: dict[str, float] = {}
+        self._pose_ok: object = _UNSET
         #: the point tuples to measure: as declared and/or mirrored to the other side of the body
         self._variants = {n: _sided(pts, ex.metrics[n].sides) for n, pts in self._resolved.items()}
         self._ground: dict[str, tuple[float, float]] = {}
@@ -67,6 +75,7 @@ class MetricComputer:
         self._base_hist.clear()
         self._baseline.clear()
         self._base_t.clear()
+        self._last_vals = {}
 
     def reset_rates(self) -> None:
         """Forget the history of time derivatives and start values."""
@@ -104,6 +113,7 @@ class MetricComputer:
             vis = np.asarray(visibility, dtype=np.float64).tolist()
             self.scales.update(t_s, lists)
         out: dict[str, float] = {}
+        self._vals_now, self._pose_ok = out, _UNSET
         for name in self._order:
             m = self.ex.metrics[name]
             if base is not None and m.type not in ("combine", "ratio", "rate", "drop"):
@@ -117,6 +127,7 @@ class MetricComputer:
                 if m.valid is not None and not m.valid[0] <= v <= m.valid[1]:
                     v = math.nan
                 out[name] = v
+        self._last_vals = out
         return out
 
     def _derived(self, m: MetricDef, vals: Mapping[str, float], t_s: float) -> float:
@@ -135,17 +146,35 @@ class MetricComputer:
             return math.nan
         return float({"mean": np.mean, "max": np.max, "min": np.min, "sum": np.sum}[m.op](fin))
 
+    def _in_start_pose(self) -> bool | None:
+        """Whether this frame shows the start pose (None: cannot tell).  Judged on the values
+        measured so far in this frame, else the last frame's; conditions on start values are skipped."""
+        if self._pose_ok is _UNSET:
+            vals = self._last_vals | self._vals_now
+            verdict: bool | None = True
+            for c in self._pose_conds:
+                r = c.holds(vals.get(c.metric, math.nan))
+                if r is False:
+                    verdict = False
+                    break
+                if r is None:
+                    verdict = None
+            self._pose_ok = verdict
+        return self._pose_ok  # type: ignore[return-value]
+
     def _drop(self, m: MetricDef, t_s: float, x: float) -> float:
         """Distance below (``down``) or above (``up``) the start value.
 
         The start value is a high percentile of the last ``window_s`` seconds (robust to outliers),
         held while a rep is in progress; with ``decay_per_s`` it may only sink that fast towards
-        the signal, so a slow movement outside a rep cannot drag it along.
+        the signal, so a slow movement outside a rep cannot drag it along.  Until the start pose was
+        first held, only frames in the start pose count (on all fours for a bird-dog: getting down
+        to the floor is not where a bird-dog starts, and must not delay its first rep).
         """
         sign = 1.0 if m.direction == "down" else -1.0
         if not self.frozen:
             h = self._base_hist.setdefault(m.name, deque())
-            if math.isfinite(x):
+            if math.isfinite(x) and (self.calibrated or self._in_start_pose() is not False):
                 h.append((t_s, sign * x))
             while h and h[0][0] < t_s - m.window_s:
                 h.popleft()
