@@ -37,8 +37,12 @@ METRIC_MIN_VISIBILITY = 0.0
 #: A ground point (ankles) this visible is measured; below it, its remembered position is used.
 GROUND_MIN_VISIBILITY = 0.5
 GROUND_MEMORY_S = 10.0
-#: Start values of ``drop`` metrics: this percentile of the recent values (robust to outliers).
+#: Start values of ``drop`` metrics: this percentile of the recent values (robust to outliers),
+#: once there are this many over this long; before that (a person just found, a low frame rate)
+#: the median, which a few glitched frames while the pose model locks on cannot move.
 BASELINE_PERCENTILE = 75.0
+BASELINE_MIN_SAMPLES = 8
+BASELINE_MIN_SPAN_S = 0.4
 
 class MetricComputer:
     """Per-person evaluator of all metrics of one exercise (keeps scale and rate history)."""
@@ -179,7 +183,8 @@ class MetricComputer:
             while h and h[0][0] < t_s - m.window_s:
                 h.popleft()
             if h:
-                target = fp.percentile([v for _, v in h], BASELINE_PERCENTILE)
+                enough = len(h) >= BASELINE_MIN_SAMPLES and h[-1][0] - h[0][0] >= BASELINE_MIN_SPAN_S
+                target = fp.percentile([v for _, v in h], BASELINE_PERCENTILE if enough else 50.0)
                 prev = self._baseline.get(m.name)
                 last_t = self._base_t.get(m.name)
                 if m.decay_per_s and self.calibrated and prev is not None and last_t is not None:
