@@ -5,10 +5,10 @@ extraction of every clip), so it is marked ``devclips``; run with ``pytest -m de
 to see the per-clip table.  Nothing derived from the clips is written into the repository.
 
 The floor below is a regression guard, not the target: on the 21 clips of our exercises the
-engine counts 20 exactly on raw MediaPipe landmarks and 19 through this pipeline.  The misses:
-``deadlift_fail.mp4`` (the bar is dropped from lockout; the lifter never goes back down) and,
-through the pipeline, ``squat_correct_004.mp4`` (the person is found from frame 3 on, after the
-only standing frames, so the rep looks like it started before the clip).
+engine counts 20 exactly, on raw MediaPipe landmarks and through this pipeline alike.  The miss
+is ``deadlift_fail.mp4``: the bar is dropped from lockout and the lifter never goes back down,
+so nothing on the body shows the load returning to the floor (the label itself is "medium"
+confidence; a second annotator called the lift failed).
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ pytestmark = pytest.mark.devclips
 OURS = {i for i, _, _ in list_exercises()}
 #: Hold times are right when within this many seconds (or 15 %) of the label.
 HOLD_TOLERANCE_S = 0.5
-MIN_EXACT_ACCURACY = 0.75
+MIN_EXACT_ACCURACY = 0.9
 
 
 def _labels(folder: Path) -> list[dict[str, str]]:
