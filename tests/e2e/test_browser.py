@@ -1,6 +1,6 @@
 """End to end in a real browser: Debian's Chromium driven by Playwright against ``streamlit run app.py``.
 
-* Video review on an exercise clip: the rep count on the page.
+* Video review on an exercise clip: stopped half-way, then the rep count on the page.
 * Live coaching through the browser's camera: Chromium's fake camera plays a real exercise clip
   (converted to ``.y4m``) and the counter on the page rises.
 * Group session and settings; a screenshot of every page goes to ``test-artifacts/e2e/``.
@@ -207,6 +207,10 @@ def test_video_review_shows_the_rep_count(server: str, browser: object, clip: Cl
         page.get_by_text("Eigenes Video hochladen").click()
         page.locator("input[type=file]").set_input_files(str(clip.path))
         page.locator("[data-testid=stFileChip]").first.wait_for(timeout=60_000)
+    page.get_by_role("button", name="Analysieren").click()  # first stopped half-way, then to the end
+    page.get_by_role("button", name="Auswertung abbrechen").click(timeout=60_000)
+    page.get_by_text("Die Auswertung wurde abgebrochen.").wait_for(timeout=60_000)
+    assert not page.locator(".st-key-review-reps").count()
     page.get_by_role("button", name="Analysieren").click()
     counter = page.locator(".st-key-review-reps")
     counter.wait_for(timeout=170_000)
