@@ -16,7 +16,8 @@ Variants (the same seed shows the same person and room in every view):
 * ``dark``: a dim room (light at 30 %, little ambient light), the darkest skin tone, dark walls and
   floor, under-exposed by 2 stops (:data:`DARK_EXPOSURE`), sensor noise 6 levels, stronger compression;
 * ``dim``: the person and room of ``a`` with the lighting of ``dark`` (dim, under-exposed, noisy):
-  separates the light from the skin tone and the dark surroundings;
+  separates the light from the skin tone and the dark surroundings; ``dusk``: the same one stop
+  brighter; ``dim_clean``: ``dim`` without sensor noise and with the normal compression;
 * ``far``: the person and room of ``a``, but the motion spans only 35 % of the frame (a small person,
   far from the camera);
 * ``near``: the same, spanning 95 % (run for the lying exercises from the head end, where ``a``
@@ -44,9 +45,9 @@ from synth.scene import SKIN_TONES, Room
 log = logging.getLogger(__name__)
 
 VIEWS = ("side", "front", "oblique")
-VARIANTS = ("a", "b", "dark", "far", "near", "dim")
+VARIANTS = ("a", "b", "dark", "far", "near", "dim", "dusk", "dim_clean")
 #: variants that show the person and room of another, closer or further away (only the size changes)
-SAME_SCENE = {"far": "a", "near": "a", "dim": "a"}
+SAME_SCENE = {"far": "a", "near": "a", "dim": "a", "dusk": "a", "dim_clean": "a"}
 LYING = tuple(n for n in exercises.ENGINE_EXERCISES if exercises.get(n).lying)
 #: the default grid: every exercise in every view as ``a`` and ``dark``; ``far`` from the side
 DEFAULT_GRID: tuple[tuple[str, tuple[str, ...]], ...] = (("a", VIEWS), ("dark", VIEWS), ("dim", ("side",)),
@@ -97,9 +98,12 @@ def cell_spec(cell: Cell, size: tuple[int, int] = (480, 360)) -> ClipSpec:
     reps = None if hold else (2 if model.alternate else 1)
     spec = random_clip(cell.exercise, cell.seed, view=cell.view, reps=reps, hold_s=HOLD_S if hold else None,
                        fps=25, size=size, noise=0.0, crf=23)
-    if cell.variant in ("dark", "dim"):
+    if cell.variant in ("dark", "dim", "dusk", "dim_clean"):
         az, el, _, warmth, _ = spec.light
-        spec = replace(spec, light=(az, el, 0.3, warmth, 0.12), exposure=DARK_EXPOSURE, noise=6.0, crf=28)
+        noisy = cell.variant != "dim_clean"
+        spec = replace(spec, light=(az, el, 0.3, warmth, 0.12),
+                       exposure=2 * DARK_EXPOSURE if cell.variant == "dusk" else DARK_EXPOSURE,
+                       noise=6.0 if noisy else 0.0, crf=28 if noisy else 23)
     if cell.variant == "dark":
         person = spec.people[0]
         app = replace(person.appearance, skin=SKIN_TONES[-1], hair=(0.05, 0.04, 0.04))
