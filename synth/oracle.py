@@ -54,8 +54,11 @@ def truth_frames(truth: dict, person: int = 0) -> list[Frame]:
     return out
 
 
-def oracle_measure(truth_path: str | Path) -> dict[str, Any]:
-    """:func:`exercises.eval_scoring.measure` of the engine run on the true landmarks of one clip."""
+def oracle_measure(truth_path: str | Path, trace: list | None = None) -> dict[str, Any]:
+    """:func:`exercises.eval_scoring.measure` of the engine run on the true landmarks of one clip.
+
+    ``trace``: a list that receives ``(frame, view, metric values)`` of the person per frame.
+    """
     from exercises.engine import ExerciseEngine
     from exercises.eval_scoring import measure
     from exercises.report import build_report
@@ -65,6 +68,9 @@ def oracle_measure(truth_path: str | Path) -> dict[str, Any]:
     eng = ExerciseEngine(exercise=truth["exercise"], lang="en", live=True)
     for fr in frames:
         eng.update(fr)
+        p = eng.people.get(eng.primary_id) if eng.primary_id is not None else None
+        if trace is not None and p is not None and getattr(p, "values", None):
+            trace.append((fr.index, p.view, {k: float(v) for k, v in p.values.items() if isinstance(v, (int, float))}))
     eng.finish(frames[-1].t_ms + 1000 / truth["fps"])
     report = build_report(eng, video=str(truth_path), fps=truth["fps"], frames=len(frames))
     n = len(frames)
@@ -76,7 +82,7 @@ def oracle_measure(truth_path: str | Path) -> dict[str, Any]:
 def main(argv: list[str] | None = None) -> int:
     """Run the engine on the truth of every clip in a fault-set folder; write ``oracle.md``/``oracle.json``."""
     from synth.cli import label_row
-    from synth.faultset import markdown, score
+    from synth.faultset import _trace_rules, markdown, score
     from synth.samples import eval_set_specs
 
     parser = argparse.ArgumentParser(prog="python -m synth.oracle", description=__doc__,
@@ -92,8 +98,10 @@ def main(argv: list[str] | None = None) -> int:
         if not path.exists():
             continue
         (out / f"{name}.mp4").touch()  # labels.csv names the clip; the engine reads only the truth
-        results.append({"name": name, "label": label_row(f"{name}.mp4", load_truth(path)),
-                        "measured": oracle_measure(path), "rules": {}, "report": None})
+        truth, steps = load_truth(path), []
+        measured = oracle_measure(path, steps)
+        results.append({"name": name, "label": label_row(f"{name}.mp4", truth), "measured": measured,
+                        "rules": _trace_rules(truth["exercise"], steps, truth), "report": None})
     rows, agg, codes = score(out, results)
     command = "python -m synth.oracle " + " ".join(argv if argv is not None else sys.argv[1:])
     (out / "oracle.md").write_text("\n".join(markdown(results, rows, agg, codes, command)) + "\n", encoding="utf-8")
