@@ -144,7 +144,7 @@ class SessionAnalyser:
         if frame.image.size == 0:
             return None
         # Nobody in the picture: the plain picture (the page says why nothing is counted).
-        image = render(frame, overlays) if frame.num_people else frame.image.copy()
+        image = render(frame, overlays, lang=self.config.lang) if frame.num_people else frame.image.copy()
         w = self.config.image_width
         if w and image.shape[1] > w:
             image = cv2.resize(image, (w, round(image.shape[0] * w / image.shape[1])), interpolation=cv2.INTER_AREA)
