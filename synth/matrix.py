@@ -49,9 +49,11 @@ VARIANTS = ("a", "b", "dark", "far", "near", "dim", "dusk", "dim_clean")
 #: variants that show the person and room of another, closer or further away (only the size changes)
 SAME_SCENE = {"far": "a", "near": "a", "dim": "a", "dusk": "a", "dim_clean": "a"}
 LYING = tuple(n for n in exercises.ENGINE_EXERCISES if exercises.get(n).lying)
-#: the default grid: every exercise in every view as ``a`` and ``dark``; ``far`` from the side
-DEFAULT_GRID: tuple[tuple[str, tuple[str, ...]], ...] = (("a", VIEWS), ("dark", VIEWS), ("dim", ("side",)),
-                                                          ("far", ("side",)), ("near", ("front", "side")))
+#: the default grid: every exercise in every view as ``a``, ``b`` and ``dark``; ``dim`` and ``far`` from the side;
+#: ``near`` (lying exercises only) from the head end and the side
+DEFAULT_GRID: tuple[tuple[str, tuple[str, ...]], ...] = (("a", VIEWS), ("b", VIEWS), ("dark", VIEWS),
+                                                          ("dim", ("side",)), ("far", ("side",)),
+                                                          ("near", ("front", "side")))
 #: detection needed in every cell
 REQUIRED = 0.95
 SEED0 = 7000
