@@ -5,7 +5,7 @@ MediaPipe's says whether a missed fault is the pose estimator's doing (found her
 through the pipeline) or the engine's and the renderer's (missed here too: the threshold,
 the view, or the injected movement is too small).
 
-    python -m synth.oracle out/faultset          # every clip with a truth file: counts + per-code F1
+    python -m synth.oracle out/faultset          # every clip with a truth file -> out/faultset-oracle/oracle.md
 """
 
 from __future__ import annotations
@@ -90,7 +90,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("folder", type=Path, help="a folder written by python -m synth.faultset")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", stream=sys.stderr)
-    out = args.folder / "oracle"
+    out = args.folder.parent / f"{args.folder.name}-oracle"  # beside, so `formcheck evaluate FOLDER` does not see it
     out.mkdir(parents=True, exist_ok=True)
     results = []
     for name, _ in eval_set_specs():
