@@ -38,6 +38,9 @@ class SessionConfig:
     #: deliver 640-1280; a 1080x1920 phone video costs the person finder several times more)
     max_side: int | None = 960
     idle_timeout_s: float | None = None  # stop when nobody polled for this long (a closed browser tab)
+    #: live analysis may run at only a few frames per second (several people, a busy machine): stretch the
+    #: tracker's confirmation window and the pose stage's loss timeout with the frame interval
+    adapt_to_rate: bool = True
     #: analyse in a child process (exercises.session_worker): the caller's interpreter stays responsive however
     #: slow the analysis is (the app: Streamlit's event loop carries the browser camera's WebRTC connection)
     process: bool = False

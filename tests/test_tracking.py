@@ -114,27 +114,3 @@ def test_a_jump_off_a_box_keeps_the_id_only_when_the_pose_stage_followed_it(same
     before, after = set(seen[9]), set(seen[-1])
     assert len(before) == 1 and len(after) == 1
     assert (before == after) is kept
-
-
-def test_frame_interval_stretches_timeouts_only_when_frames_are_slow() -> None:
-    from vision.frame import FrameInterval
-
-    clock = FrameInterval()
-    assert clock.at_least(0.5, 3.5) == 500.0  # nothing seen yet: the time as given
-    for t in range(0, 1000, 33):
-        clock.add(t)
-    assert clock.at_least(0.5, 3.5) == 500.0  # 30 fps: 3.5 frames are 115 ms
-    for t in range(1000, 6000, 500):
-        clock.add(t)
-    assert clock.at_least(0.5, 3.5) == 1750.0  # 2 fps: 3.5 frames are 1.75 s
-    clock.add(100)  # time went backwards (a new clip): start afresh
-    assert clock.at_least(0.5, 3.5) == 500.0
-
-
-def test_a_person_analysed_at_under_two_frames_per_second_is_confirmed_and_kept() -> None:
-    # 600 ms between frames: two sightings never fit in the 0.5 s confirmation window unless
-    # the window stretches with the frame interval.
-    frames = [frame_with(i, i * 600, [standing_xy(600, 650, 400)], sources=[0]) for i in range(8)]
-    seen = _ids_by_position(PersonTracker(), frames)
-    assert all(len(s) == 1 for s in seen[1:])
-    assert len({next(iter(s)) for s in seen[1:]}) == 1

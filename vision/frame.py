@@ -143,31 +143,3 @@ def pose_score(visibility: np.ndarray) -> np.ndarray:
     if visibility.shape[0] == 0:
         return np.zeros((0,), np.float32)
     return np.nan_to_num(visibility[:, _TORSO]).mean(axis=1).astype(np.float32)
-
-
-class FrameInterval:
-    """The typical time between analysed frames: the median of the last ``window`` gaps, in ms.
-
-    Stages whose timeouts are in seconds (the tracker's confirmation window, the pose stage's
-    "lost after") stretch them to a few frame intervals when frames arrive slowly, as at
-    ``--target-fps 2`` or on a busy machine, so a person is not dropped between two frames.
-    """
-
-    def __init__(self, window: int = 15) -> None:
-        self._gaps: list[int] = []
-        self._window = window
-        self._last: int | None = None
-
-    def add(self, t_ms: int) -> None:
-        """Note a frame's timestamp (a jump backwards starts afresh)."""
-        if self._last is not None and t_ms > self._last:
-            self._gaps.append(t_ms - self._last)
-            del self._gaps[: -self._window]
-        elif self._last is not None and t_ms < self._last:
-            self._gaps.clear()
-        self._last = t_ms
-
-    def at_least(self, seconds: float, frames: float) -> float:
-        """``seconds`` in ms, or ``frames`` typical intervals if that is longer."""
-        gap = float(np.median(self._gaps)) if self._gaps else 0.0
-        return max(seconds * 1000.0, frames * gap)

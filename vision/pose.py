@@ -53,7 +53,7 @@ import mediapipe as mp
 from mediapipe.tasks.python import BaseOptions
 from mediapipe.tasks.python import vision as mpv
 
-from vision.frame import Frame, FrameInterval, pose_score
+from vision.frame import Frame, pose_score
 from vision.landmarks import NUM_LANDMARKS
 from vision.model import resolve_model
 from vision.people import Box, Candidate, Region, iou, is_part_of, search_tiles, square_crop
@@ -70,7 +70,6 @@ class PoseConfig:
     detect_every_s: float = 0.5
     #: a lost person triggers an early search, but searches are at least this far apart
     min_detect_interval_s: float = 0.1
-    #: a follower is closed after this long without its person (at least 2.5 frame intervals)
     lost_after_s: float = 0.4
     #: searches look around a lost person's last place for this long
     lost_memory_s: float = 2.0
@@ -215,7 +214,6 @@ class PoseEstimator:
         self._tile_cursor = 0
         #: boxes of followers closed because their person vanished, with the time: searched first
         self._losses: list[tuple[Box, int]] = []
-        self._interval = FrameInterval()
         self._closed = False
 
     # ----------------------------------------------------------------- lifecycle
@@ -253,7 +251,6 @@ class PoseEstimator:
             raise ValueError(f"frame {frame.index} has no image to estimate poses on")
         cfg = self.config
         rgb = cv2.cvtColor(frame.image, cv2.COLOR_BGR2RGB)
-        self._interval.add(frame.t_ms)
         lost = self._follow(rgb, frame.t_ms)
         since = None if self._last_detect_ms is None else frame.t_ms - self._last_detect_ms
         # A search every detect_every_s; sooner when someone was lost, but never more often than
@@ -308,9 +305,8 @@ class PoseEstimator:
                 lost = True
         # Drop followers gone too long, and merge followers that latched onto one person.
         keep: list[_Follower] = []
-        lost_after_ms = self._interval.at_least(cfg.lost_after_s, 2.5)
         for f in sorted(self._followers, key=lambda f: (-f.hits, f.slot)):
-            stale = t_ms - f.last_seen_ms > lost_after_ms
+            stale = t_ms - f.last_seen_ms > cfg.lost_after_s * 1000
             thr = cfg.visibility_threshold
             dup = f.pose is not None and any(k.pose is not None and f.pose.same_person(k.pose, thr) for k in keep)
             if stale or dup:

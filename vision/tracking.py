@@ -25,7 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
-from vision.frame import Frame, FrameInterval
+from vision.frame import Frame
 from vision.landmarks import Landmark, mirror
 
 log = logging.getLogger(__name__)
@@ -42,7 +42,6 @@ class TrackerConfig:
     max_cost: float = 1.0
     max_age_s: float = 2.0
     min_hits: int = 2
-    #: a new pose must be seen ``min_hits`` times within this (at least 3.5 frame intervals)
     confirm_window_s: float = 0.5
     min_score: float = 0.4
     visibility_threshold: float = 0.5
@@ -91,7 +90,6 @@ class PersonTracker:
         self._tracks: list[_Track] = []
         self._next_id = 0
         self._last_t_ms: int | None = None
-        self._interval = FrameInterval()
 
     @property
     def active_ids(self) -> list[int]:
@@ -124,24 +122,23 @@ class PersonTracker:
             log.info("time went backwards (%d -> %d ms): resetting tracks", self._last_t_ms, t)
             self.reset()
         self._last_t_ms = t
-        self._interval.add(t)
         self._tracks = [tr for tr in self._tracks if t - tr.last_ms <= cfg.max_age_s * 1000]
         # Tentative tracks that did not confirm in time are dropped.
-        window_ms = self._interval.at_least(cfg.confirm_window_s, 3.5)
-        self._tracks = [tr for tr in self._tracks if tr.confirmed or t - tr.first_ms <= window_ms]
+        self._tracks = [
+            tr for tr in self._tracks if tr.confirmed or t - tr.first_ms <= cfg.confirm_window_s * 1000
+        ]
 
         rows = [i for i in range(frame.num_people) if frame.score[i] >= cfg.min_score]
         n_t, n_d = len(self._tracks), len(rows)
         cost = np.full((n_t, n_d), np.inf)
         limit = np.full((n_t, n_d), cfg.max_cost)
-        source_gap_ms = self._interval.at_least(cfg.source_gap_s, 1.5)
         for a, tr in enumerate(self._tracks):
             pred = tr.predict(t)
             for b, r in enumerate(rows):
                 src = int(frame.track_id[r])
                 cost[a, b] = min(self._cost(tr, pred, frame.xy[r], frame.visibility[r], src),
                                  self._cost(tr, tr.xy, frame.xy[r], frame.visibility[r], src))
-                if src >= 0 and src == tr.source and t - tr.last_ms <= source_gap_ms:
+                if src >= 0 and src == tr.source and t - tr.last_ms <= cfg.source_gap_s * 1000:
                     limit[a, b] = max(cfg.max_cost, cfg.source_max_cost)
         # Matching cascade: confirmed tracks choose first; tentative tracks only get what is left,
         # so a fresh duplicate can never steal a person from the id they already have.
