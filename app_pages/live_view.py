@@ -7,7 +7,9 @@ Used by the live coaching and the group session pages. Everything shown comes fr
 from __future__ import annotations
 
 import json
+import logging
 import os
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -31,6 +33,8 @@ SEVERITY_COLORS = {"error": "#c62828", "warning": "#e65100", "info": "#1565c0", 
 #: Seconds without anybody in the picture before the page says so.
 NO_PERSON_AFTER_S = 1.0
 
+
+log = logging.getLogger("formcheck.app")
 
 def pace_files() -> bool:
     """Play a video file given as a camera like a live camera (default), or as fast as possible."""
@@ -70,7 +74,9 @@ def start_stop(prefix: str, key: str, summary_key: str, make: Callable[[], LiveS
     def on_stop() -> None:
         session = st.session_state.pop(key, None)
         if session is not None:
+            t0 = time.perf_counter()
             st.session_state[summary_key] = session.stop()
+            log.info("%s session stopped in %.1f s", prefix, time.perf_counter() - t0)
 
     running = st.session_state.get(key) is not None
     c1, c2, _ = st.columns([1, 1, 3])

@@ -39,6 +39,8 @@ CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic
                   "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream",
                   "--disable-features=WebRtcHideLocalIpsWithMdns"]
 log = logging.getLogger(__name__)
+#: Stop joins the capture and analysis threads (10 s each at most) and fetches the child's summary
+STOP_TIMEOUT_MS = 75_000
 
 #: CI sets this (.ci/run): there a missing browser is a failure, not a skip.
 REQUIRED = os.environ.get("FORMCHECK_REQUIRE_BROWSER") == "1"
@@ -262,7 +264,7 @@ def test_live_browser_camera_counter_rises(server: str, browser: object, clip: C
     if clip.reps:
         assert best > first >= 0, f"the counter should rise while the fake camera plays {clip.path.name}"
     frame.get_by_role("button", name="Stopp").click()
-    page.get_by_role("heading", name="Zusammenfassung").wait_for(timeout=30_000)
+    page.get_by_role("heading", name="Zusammenfassung").wait_for(timeout=STOP_TIMEOUT_MS)
     _shot(page, "04-live-summary")
     page.close()
 
@@ -284,7 +286,7 @@ def test_group_and_settings_pages(server: str, browser: object) -> None:
     assert tile.get_by_label("Name").input_value() == "Anna"
     _shot(page, "05-group")
     page.get_by_role("button", name="Stopp").click()
-    page.get_by_role("heading", name="Zusammenfassung").wait_for(timeout=30_000)
+    page.get_by_role("heading", name="Zusammenfassung").wait_for(timeout=STOP_TIMEOUT_MS)
     _shot(page, "06-group-summary")
     page.goto(f"{server}/settings")
     page.get_by_role("heading", name="Einstellungen").wait_for(timeout=60_000)
