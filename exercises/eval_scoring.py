@@ -80,9 +80,7 @@ def score_clip(label: ClipLabel, status: str, note: str = "", measured: dict[str
         row["exact"] = measured["people_seen"] == label.people
         return row
     key = "reps" if label.kind == "reps" else "hold_s"
-    ranked = sorted(measured["people"], key=lambda p: (-p[key], -p["frames"], p["id"]))[: label.people]
-    ranked += [None] * (label.people - len(ranked))
-    pairs = list(zip(label.expected, sorted(ranked, key=lambda p: -(p[key] if p else 0)), strict=True))
+    pairs = _paired_people(label, measured)
     counted = [(p[key] if p else 0) for _, p in pairs]
     errors = [round(c - e, 2) for (e, _), c in zip(pairs, counted, strict=True)]
     row.update(counted=counted, errors=errors)
@@ -104,19 +102,42 @@ def hold_tolerance(expected_s: float) -> float:
     return max(HOLD_TOL_S, HOLD_TOL_REL * expected_s)
 
 
-def _fault_counts(label: ClipLabel, person: dict[str, Any] | None, n_expected: int) -> tuple[int, int, int]:
+def _paired_people(label: ClipLabel, measured: dict[str, Any]) -> list[tuple[float, dict[str, Any] | None]]:
+    """Each labelled person's expected value with the counted person it is compared with (None: missing)."""
+    key = "reps" if label.kind == "reps" else "hold_s"
+    ranked = sorted(measured["people"], key=lambda p: (-p[key], -p["frames"], p["id"]))[: label.people]
+    ranked += [None] * (label.people - len(ranked))
+    return list(zip(label.expected, sorted(ranked, key=lambda p: -(p[key] if p else 0)), strict=True))
+
+
+def _fault_sets(label: ClipLabel, person: dict[str, Any] | None, n_expected: int) -> list[tuple[set[str], set[str]]]:
+    """(expected, reported) fault codes per rep (rep k against the k-th counted rep), or once for a hold."""
     faults = label.faults or {}
     if label.kind == "hold":
-        exp = set(faults.get(HOLD, ()))
-        got = set(person["hold_faults"]) if person else set()
-        return len(exp & got), len(got - exp), len(exp - got)
+        return [(set(faults.get(HOLD, ())), set(person["hold_faults"]) if person else set())]
     reps = person["rep_faults"] if person else []
+    return [(set(faults.get(k, ())) if k <= n_expected else set(), set(reps[k - 1]) if k <= len(reps) else set())
+            for k in range(1, max(n_expected, len(reps)) + 1)]
+
+
+def _fault_counts(label: ClipLabel, person: dict[str, Any] | None, n_expected: int) -> tuple[int, int, int]:
     tp = fp = fn = 0
-    for k in range(1, max(n_expected, len(reps)) + 1):
-        exp = set(faults.get(k, ())) if k <= n_expected else set()
-        got = set(reps[k - 1]) if k <= len(reps) else set()
+    for exp, got in _fault_sets(label, person, n_expected):
         tp, fp, fn = tp + len(exp & got), fp + len(got - exp), fn + len(exp - got)
     return tp, fp, fn
+
+
+def fault_code_counts(label: ClipLabel, measured: dict[str, Any]) -> dict[str, dict[str, int]]:
+    """Per fault code ``{"tp", "fp", "fn"}`` for one analysed clip, paired as :func:`score_clip` pairs them."""
+    codes: dict[str, dict[str, int]] = {}
+    if label.kind not in ("reps", "hold") or label.faults is None:
+        return codes
+    for n_exp, person in _paired_people(label, measured):
+        for exp, got in _fault_sets(label, person, int(n_exp)):
+            for c in exp | got:
+                d = codes.setdefault(c, {"tp": 0, "fp": 0, "fn": 0})
+                d["tp" if c in exp and c in got else "fn" if c in exp else "fp"] += 1
+    return codes
 
 
 # ----------------------------------------------------------------------------- aggregates

@@ -127,30 +127,18 @@ def write_labels(out_dir: Path, results: list[dict]) -> Path:
 
 def score(out_dir: Path, results: list[dict]) -> tuple[list[dict], dict, dict[str, dict[str, Any]]]:
     """``formcheck evaluate``'s rows and aggregate, and per-code tp/fp/fn with precision, recall, F1."""
-    from exercises.eval_scoring import OK, aggregate, score_clip
-    from exercises.labels import HOLD, read_labels
+    from exercises.eval_scoring import OK, aggregate, fault_code_counts, score_clip
+    from exercises.labels import read_labels
 
     labels = {lab.file: lab for lab in read_labels(write_labels(out_dir, results))}
     rows, codes = [], {}
     for r in results:
         lab, m = labels[r["label"]["file"]], r["measured"]
-        row = score_clip(lab, OK, measured=m)
-        rows.append(row)
-        key = "reps" if lab.kind == "reps" else "hold_s"
-        people = sorted(m["people"], key=lambda p: (-p[key], -p["frames"], p["id"]))
-        person = people[0] if people else None
-        pairs = []
-        if lab.kind == "hold":
-            pairs = [(set((lab.faults or {}).get(HOLD, ())), set(person["hold_faults"]) if person else set())]
-        else:
-            got = person["rep_faults"] if person else []
-            n_exp = lab.expected[0]
-            pairs = [(set((lab.faults or {}).get(k, ())) if k <= n_exp else set(),
-                      set(got[k - 1]) if k <= len(got) else set()) for k in range(1, max(int(n_exp), len(got)) + 1)]
-        for exp, got in pairs:
-            for c in exp | got:
-                d = codes.setdefault(c, {"tp": 0, "fp": 0, "fn": 0})
-                d["tp" if c in exp and c in got else "fn" if c in exp else "fp"] += 1
+        rows.append(score_clip(lab, OK, measured=m))
+        for c, counts in fault_code_counts(lab, m).items():
+            d = codes.setdefault(c, {"tp": 0, "fp": 0, "fn": 0})
+            for k in d:
+                d[k] += counts[k]
     for d in codes.values():
         p = d["tp"] / (d["tp"] + d["fp"]) if d["tp"] + d["fp"] else None
         rc = d["tp"] / (d["tp"] + d["fn"]) if d["tp"] + d["fn"] else None
