@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from vision.landmarks import BODY, Landmark, mirror
+from vision.landmarks import BODY, mirror
 
 Box = np.ndarray  # (4,) float32: x0, y0, x1, y1
 Region = tuple[int, int, int, int]  # x0, y0, x1, y1 in integer pixels
@@ -37,12 +37,6 @@ class Candidate:
     def visible_body(self, thr: float) -> int:
         """How many of the BODY landmarks are visible."""
         return int((self.vis[list(BODY)] >= thr).sum())
-
-    def torso_px(self) -> float:
-        """Shoulder-centre to hip-centre distance in pixels."""
-        sh = self.xy[[Landmark.LEFT_SHOULDER, Landmark.RIGHT_SHOULDER]].mean(axis=0)
-        hip = self.xy[[Landmark.LEFT_HIP, Landmark.RIGHT_HIP]].mean(axis=0)
-        return float(np.linalg.norm(sh - hip))
 
     def distance(self, other: Candidate, thr: float) -> float:
         """Median distance of the body landmarks visible in both, over this pose's size."""
@@ -86,14 +80,17 @@ def is_part_of(small: Box, big: Box) -> bool:
     return bool(a_small > 0 and ix * iy / a_small > 0.8 and a_small < 0.4 * a_big)
 
 
+def square_around(box: Box, scale: float, min_side: float = 0.0, max_side: float = np.inf) -> tuple[int, int, int]:
+    """Origin and side of the square centred on ``box``, ``scale`` times its larger side (may leave the image)."""
+    cx, cy = (box[0] + box[2]) / 2, (box[1] + box[3]) / 2
+    side = float(np.clip(max(box[2] - box[0], box[3] - box[1]) * scale, min_side, max_side))
+    return round(cx - side / 2), round(cy - side / 2), round(side)
+
+
 def square_crop(rgb: np.ndarray, box: Box, scale: float) -> tuple[np.ndarray, float, float, float]:
     """Square crop around ``box`` (zero-padded at the image border) and its origin and side."""
     h, w = rgb.shape[:2]
-    cx, cy = (box[0] + box[2]) / 2, (box[1] + box[3]) / 2
-    side = max(box[2] - box[0], box[3] - box[1]) * scale
-    side = float(np.clip(side, 96, max(h, w)))
-    x0, y0 = round(cx - side / 2), round(cy - side / 2)
-    s = round(side)
+    x0, y0, s = square_around(box, scale, 96, max(h, w))
     sx0, sy0, sx1, sy1 = max(0, x0), max(0, y0), min(w, x0 + s), min(h, y0 + s)
     crop = np.zeros((s, s, 3), np.uint8)
     if sx1 > sx0 and sy1 > sy0:

@@ -56,7 +56,7 @@ from mediapipe.tasks.python import vision as mpv
 from vision.frame import Frame, pose_score
 from vision.landmarks import NUM_LANDMARKS
 from vision.model import resolve_model
-from vision.people import Box, Candidate, Region, iou, is_part_of, search_tiles, square_crop
+from vision.people import Box, Candidate, Region, iou, is_part_of, search_tiles, square_around, square_crop
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -280,8 +280,7 @@ class PoseEstimator:
         cfg = self.config
 
         def look(i: int, f: _Follower) -> list[Candidate]:
-            crop, x0, y0, side = square_crop(rgb, f.box, cfg.crop_scale)
-            poses = _poses(f.landmarker.detect(crop, t_ms), x0, y0, side, side)
+            poses = self._video_look(f, rgb, t_ms)
             if not poses and cfg.retry_scale > cfg.crop_scale:
                 poses = self._look_around(rgb, f.box, cfg.retry_scale, self._finders[i % len(self._finders)])
             return poses
@@ -329,9 +328,8 @@ class PoseEstimator:
         self._losses = [(b, t) for b, t in self._losses if t_ms - t <= cfg.lost_memory_s * 1000]
         around = []
         for b, _ in self._losses:  # a square twice the person's size, where they were last seen
-            cx, cy, side = (b[0] + b[2]) / 2, (b[1] + b[3]) / 2, max(b[2] - b[0], b[3] - b[1]) * 2
-            x0, y0 = max(0, round(cx - side / 2)), max(0, round(cy - side / 2))
-            x1, y1 = min(w, round(cx + side / 2)), min(h, round(cy + side / 2))
+            x0, y0, side = square_around(b, 2.0)
+            x0, y0, x1, y1 = max(0, x0), max(0, y0), min(w, x0 + side), min(h, y0 + side)
             if x1 - x0 >= 32 and y1 - y0 >= 32:
                 around.append((x0, y0, x1, y1))
         tiles = search_tiles(h, w, cfg.tile_size, cfg.tile_overlap)
@@ -387,8 +385,7 @@ class PoseEstimator:
             self._followers.append(f)
             # Follow at once: a VIDEO-mode landmarker that locks on in this frame tracks the person
             # from the next one, which holds far better than detecting them anew (people lying down).
-            crop, cx0, cy0, side = square_crop(rgb, b, cfg.crop_scale)
-            own = _poses(f.landmarker.detect(crop, t_ms), cx0, cy0, side, side)
+            own = self._video_look(f, rgb, t_ms)
             own.sort(key=lambda q: p.distance(q, thr))
             if own and p.distance(own[0], thr) < cfg.max_jump:
                 f.pose = own[0]
@@ -412,6 +409,11 @@ class PoseEstimator:
                 if p.distance(best, thr) < cfg.max_jump:
                     return best
         return None
+
+    def _video_look(self, f: _Follower, rgb: np.ndarray, t_ms: int) -> list[Candidate]:
+        """The poses a follower's VIDEO-mode landmarker finds on its square crop around ``f.box``."""
+        crop, x0, y0, side = square_crop(rgb, f.box, self.config.crop_scale)
+        return _poses(f.landmarker.detect(crop, t_ms), x0, y0, side, side)
 
     @staticmethod
     def _look_around(rgb: np.ndarray, box: Box, scale: float, finder: _Landmarker) -> list[Candidate]:
