@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from exercises.messages import Messages
 from vision.draw import draw_angles, draw_panel, draw_skeleton
 from vision.frame import Frame
 from vision.landmarks import Landmark
@@ -37,10 +38,6 @@ def _joint_angles(frame: Frame, row: int) -> dict[str, tuple[tuple[float, float]
         deg = float(defs[name].compute(xy))
         out[name] = ((float(xy[lm, 0]), float(xy[lm, 1])), deg)
     return out
-
-
-#: the status line when no one has a counter yet, per language
-_PEOPLE_LINE = {"de": "{n} Person(en)", "en": "{n} person(s)"}
 
 
 def render(frame: Frame, overlays: Mapping[int, Mapping[str, Any]] | None = None, *,
@@ -68,6 +65,6 @@ def render(frame: Frame, overlays: Mapping[int, Mapping[str, Any]] | None = None
                        correction=ov.get("correction"), severity=ov.get("severity") or "info",
                        corner=corners[k])
     else:
-        people = _PEOPLE_LINE.get(lang, _PEOPLE_LINE["en"]).format(n=frame.num_people)
+        people = Messages(lang).text("overlay.people", n=frame.num_people)
         draw_panel(image, [people, f"{frame.t_s:6.1f} s"], corner="top-left")
     return image
